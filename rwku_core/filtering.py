@@ -1,0 +1,75 @@
+"""Probe filtering as in the paper: keep the probes that the ORIGINAL model already answers.
+
+A probe is *known* when the ROUGE-L recall of the original model's greedy answer against the gold
+answer is at least ``threshold`` (default 0.5). Unlearning can only remove knowledge the model has,
+so the paper evaluates on known probes. The answers are cached per model and data fingerprint in
+the user cache, so filtering runs once per model.
+
+    >>> known = known_probe_ids(lm, targets)          # {target name: {probe ids}}
+    >>> kept = filter_targets(targets, known)           # copies holding only known probes
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+
+from .data import Target, fingerprint
+from .generation import greedy_generate
+from .metrics import rouge_l_recall
+from .models import cache_dir
+from .prompts import probe_prompt
+
+THRESHOLD = 0.5
+
+
+def _cache_path(model_name: str, targets: list[Target]):
+    safe = model_name.replace("/", "__")
+    return cache_dir() / "filters" / safe / f"{fingerprint(targets)}.json"
+
+
+def original_answers(lm, targets: list[Target], batch_size: int = 16, progress=None) -> dict:
+    """{target: {probe id: {"prediction", "score"}}} for every forget and neighbor probe; cached."""
+    path = _cache_path(lm.name, targets)
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    probes = [(t.name, p) for t in targets for p in t.forget + t.neighbor]
+    prompts = [probe_prompt(lm.tokenizer, p, lm.chat) for _, p in probes]
+    preds = greedy_generate(lm.model, lm.tokenizer, prompts, max_new_tokens=30, batch_size=batch_size,
+                            progress=progress)
+    out: dict = {}
+    for (name, p), pred in zip(probes, preds):
+        out.setdefault(name, {})[p.id] = {"prediction": pred, "score": rouge_l_recall(pred, p.answer)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8") as f:
+        json.dump(out, f, ensure_ascii=False, indent=1)
+    os.replace(f.name, path)
+    return out
+
+
+def known_probe_ids(lm, targets: list[Target], threshold: float = THRESHOLD, **kw) -> dict[str, set[str]]:
+    answers = original_answers(lm, targets, **kw)
+    return {t: {pid for pid, a in per.items() if a["score"] >= threshold} for t, per in answers.items()}
+
+
+def filter_targets(targets: list[Target], known: dict[str, set[str]]) -> list[Target]:
+    """Copies of ``targets`` whose forget and neighbor probes are restricted to the known ones."""
+    return [dataclasses.replace(t, forget=[p for p in t.forget if p.id in known.get(t.name, set())],
+                                neighbor=[p for p in t.neighbor if p.id in known.get(t.name, set())])
+            for t in targets]
+
+
+def survival_table(targets: list[Target], known: dict[str, set[str]]) -> list[dict]:
+    """Per target: how many probes of each kind survive filtering (e.g. for the data card)."""
+    rows = []
+    for t in targets:
+        k = known.get(t.name, set())
+        row = {"index": t.index, "target": t.name}
+        for set_, kinds in (("forget", ("fb", "qa", "aa")), ("neighbor", ("fb", "qa"))):
+            for kind in kinds:
+                ps = t.probes(set_, kind)
+                row[f"{set_}_{kind}"] = f"{sum(p.id in k for p in ps)}/{len(ps)}"
+        row["forget_known"] = sum(p.id in k for p in t.forget)
+        rows.append(row)
+    return rows
