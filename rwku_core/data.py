@@ -304,6 +304,8 @@ def select_names(available: list[str], wanted, indices: dict[str, int | None], s
     """Resolve names, official indices or folder names to available targets (in the given order)."""
     if wanted is None or wanted == "all":
         return list(available)
+    if wanted == "first100":   # the paper's main-table targets: official indices 1..100
+        return [n for n in available if indices.get(n) is not None and indices[n] <= 100]
     if isinstance(wanted, (str, int)):
         wanted = [wanted]
     by_key = {}
@@ -326,7 +328,8 @@ def select_names(available: list[str], wanted, indices: dict[str, int | None], s
 def load_targets(source: str | Path = "mini", targets=None, load_dataset=None) -> list[Target]:
     """Load targets from ``"mini"``, ``"hub"`` or an official-layout directory.
 
-    ``targets``: None/"all", or a list of names, official indices or folder names.
+    ``targets``: None/"all", "first100" (the paper's main targets), or a list of names, official
+    indices or folder names.
     """
     if str(source) == "hub":
         return load_hub_targets(targets, load_dataset=load_dataset)

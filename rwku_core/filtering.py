@@ -24,28 +24,37 @@ from .prompts import probe_prompt
 THRESHOLD = 0.5
 
 
-def _cache_path(model_name: str, targets: list[Target]):
+def _cache_path(model_name: str, target: Target):
     safe = model_name.replace("/", "__")
-    return cache_dir() / "filters" / safe / f"{fingerprint(targets)}.json"
+    return cache_dir() / "filters" / safe / f"{target.slug}-{fingerprint([target])}.json"
 
 
 def original_answers(lm, targets: list[Target], batch_size: int = 16, progress=None) -> dict:
-    """{target: {probe id: {"prediction", "score"}}} for every forget and neighbor probe; cached."""
-    path = _cache_path(lm.name, targets)
-    if path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
-    probes = [(t.name, p) for t in targets for p in t.forget + t.neighbor]
+    """{target: {probe id: {"prediction", "score"}}} for every forget and neighbor probe.
+    Cached per model and target (keyed by the target's data fingerprint)."""
+    out: dict = {}
+    todo = []
+    for t in targets:
+        path = _cache_path(lm.name, t)
+        if path.exists():
+            out[t.name] = json.loads(path.read_text(encoding="utf-8"))
+        else:
+            todo.append(t)
+    probes = [(t, p) for t in todo for p in t.forget + t.neighbor]
     prompts = [probe_prompt(lm.tokenizer, p, lm.chat) for _, p in probes]
     preds = greedy_generate(lm.model, lm.tokenizer, prompts, max_new_tokens=30, batch_size=batch_size,
-                            progress=progress)
-    out: dict = {}
-    for (name, p), pred in zip(probes, preds):
-        out.setdefault(name, {})[p.id] = {"prediction": pred, "score": rouge_l_recall(pred, p.answer)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8") as f:
-        json.dump(out, f, ensure_ascii=False, indent=1)
-    os.replace(f.name, path)
-    return out
+                            progress=progress) if prompts else []
+    fresh: dict = {}
+    for (t, p), pred in zip(probes, preds):
+        fresh.setdefault(t.name, {})[p.id] = {"prediction": pred, "score": rouge_l_recall(pred, p.answer)}
+    for t in todo:
+        path = _cache_path(lm.name, t)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8") as f:
+            json.dump(fresh[t.name], f, ensure_ascii=False, indent=1)
+        os.replace(f.name, path)
+        out[t.name] = fresh[t.name]
+    return {t.name: out[t.name] for t in targets}
 
 
 def known_probe_ids(lm, targets: list[Target], threshold: float = THRESHOLD, **kw) -> dict[str, set[str]]:

@@ -24,3 +24,105 @@ def rouge_l_recall(prediction: str, gold: str) -> float:
     if not prediction or not prediction.strip():
         return 0.0
     return float(_rouge().score(gold, prediction)["rougeL"].recall)
+
+
+# ---- token-level F1 and exact match (TriviaQA, BBH), as in the official evaluation -------------
+def normalize_answer(text: str) -> str:
+    """Lower-case, drop punctuation and the articles a/an/the, squeeze whitespace."""
+    import re
+    import string
+    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def token_f1(prediction: str, references: list[str]) -> float:
+    """Max over references of the token F1 (2PR/(P+R)) of normalised tokens, in [0, 1].
+    Empty on both sides counts as a match (1), empty on one side as 0."""
+    from collections import Counter
+
+    def f1(ref):
+        p, r = normalize_answer(prediction).split(), normalize_answer(ref).split()
+        if not p or not r:
+            return float(p == r)
+        common = sum((Counter(p) & Counter(r)).values())
+        if common == 0:
+            return 0.0
+        prec, rec = common / len(p), common / len(r)
+        return 2 * prec * rec / (prec + rec)
+    return max(f1(r) for r in references)
+
+
+def exact_match(prediction: str, references: list[str]) -> float:
+    """1.0 when the normalised prediction equals a normalised reference, else 0.0."""
+    return float(any(normalize_answer(prediction) == normalize_answer(r) for r in references))
+
+
+def extract_bbh_answer(output: str) -> str:
+    """The text after the first "the answer is" up to the next period; the whole output otherwise."""
+    import re
+    m = re.search(r"[tT]he answer is (.*?)\.", output)
+    return (m.group(1) if m else output).strip()
+
+
+# ---- fluency ------------------------------------------------------------------------------------
+def words(text: str) -> list[str]:
+    """Word tokens: runs of word characters and single punctuation marks (close to NLTK's
+    word_tokenize, which the official code used; NLTK's tokenizer data needs a download)."""
+    import re
+    return re.findall(r"\w+(?:'\w+)?|[^\w\s]", text)
+
+
+def ngram_entropy(text: str, ns=(2, 3), weights=(2 / 3, 4 / 3)) -> float:
+    """Mean over n of weight_n * H_n, H_n the entropy in bits of the word n-gram frequency
+    distribution of ``text`` (official: bigrams weight 2/3, trigrams 4/3). Paper reports x100."""
+    import math
+    from collections import Counter
+    toks = words(text)
+    vals = []
+    for n, w in zip(ns, weights):
+        counts = Counter(tuple(toks[i:i + n]) for i in range(len(toks) - n + 1))
+        total = sum(counts.values())
+        h = -sum(c / total * math.log2(c / total) for c in counts.values()) if total else 0.0
+        vals.append(w * h)
+    return sum(vals) / len(vals)
+
+
+# ---- membership inference ------------------------------------------------------------------------
+def mia_from_logits(logits, labels, text: str, ks=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)) -> dict:
+    """All four attacks of one passage from one forward pass.
+
+    ``logits``: (T, V) next-token logits at positions 0..T-1, ``labels``: (T,) the true next tokens.
+    - loss   = mean_t -log p(x_t)                         (paper: mean LOSS x100)
+    - zlib   = loss / len(zlib.compress(utf-8 text))
+    - mink_k = mean of the lowest k-fraction of log p(x_t)     (higher = more member-like)
+    - minkpp_k = the same over (log p(x_t) - mu_t) / sigma_t, mu_t = E_{v~p}[log p(v)],
+      sigma_t^2 = E_{v~p}[log p(v)^2] - mu_t^2 (Min-K%++)
+    """
+    import math
+    import zlib
+
+    import torch
+    logp_all = torch.log_softmax(logits.float(), dim=-1)
+    logp = logp_all.gather(-1, labels[:, None]).squeeze(-1)
+    p = logp_all.exp()
+    mu = (p * logp_all).sum(-1)
+    sigma = ((p * logp_all.pow(2)).sum(-1) - mu.pow(2)).clamp(min=1e-12).sqrt()
+    zpp = (logp - mu) / sigma
+    loss = float(-logp.mean())
+    out = {"loss": loss, "zlib": loss / len(zlib.compress(text.encode("utf-8")))}
+    srt, srt_pp = torch.sort(logp).values, torch.sort(zpp).values
+    for k in ks:
+        n = max(1, int(math.floor(len(logp) * k)))   # at least one token
+        out[f"mink_{k:.1f}"] = float(srt[:n].mean())
+        out[f"minkpp_{k:.1f}"] = float(srt_pp[:n].mean())
+    return out
+
+
+def roc_auc(positives: list[float], negatives: list[float]) -> float:
+    """Area under the ROC curve of scores where positives should score higher: the probability
+    that a random positive outscores a random negative (ties count half)."""
+    if not positives or not negatives:
+        return float("nan")
+    wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
+    return wins / (len(positives) * len(negatives))

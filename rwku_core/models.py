@@ -138,8 +138,15 @@ def _finish(model, tokenizer, device):
     return model, tokenizer
 
 
+def _quiet():
+    from transformers.utils import logging as hf_logging
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
 def load_embedded(name: str, device: str = "cpu", dtype=None) -> LoadedModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    _quiet()
 
     spec = EMBEDDED[name]
     torch_dtype = _resolve_dtype(dtype, device)
@@ -178,6 +185,7 @@ def load_model(name_or_path: str = DEFAULT_MODEL, device: str = "cpu", dtype=Non
             lm.chat = chat
         return lm
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    _quiet()
 
     local = Path(name_or_path).expanduser()
     looks_like_path = local.exists() or name_or_path.startswith((".", "/", "~"))

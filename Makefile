@@ -1,0 +1,22 @@
+# The two README commands: `make book` (the main job) and `make test`. Each sets up .venv itself.
+MODEL ?= smollm2-135m-instruct
+PROFILE ?= default
+PY = .venv/bin/python
+
+.PHONY: setup book test html clean
+
+setup:
+	@bash scripts/setup.sh
+
+book: setup
+	$(PY) -m rwku_core.book --model $(MODEL) --profile $(PROFILE)
+
+html: setup
+	$(PY) -m rwku_core.book --model $(MODEL) --profile $(PROFILE) --chapters --no-html && \
+	$(PY) -c "from rwku_core.book import build_html; build_html()"
+
+test: setup
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf _build book/*.ipynb

@@ -1,0 +1,280 @@
+"""Evaluate a model on RWKU targets: forget/neighbor probes, MIA, utility — SPEC section 3.
+
+Returns a flat summary whose keys are the paper's column names (``forget_fb`` ... ``flu``) plus
+``forget_aa_<attack>`` and ``mia_auc_<attack>``, all x100, and one record per probe, passage and
+utility item (prompt, prediction, gold, score, kind, attack) for the case studies.
+
+An *intervention* changes inference without touching weights: ``instruction`` (ICU) is prepended to
+every prompt, ``context(model)`` (RepE) wraps every forward pass.
+
+    >>> summary, records = evaluate_target(lm, target, known=known_ids)
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import metrics
+from .data import ATTACK_TYPES, Target
+from .generation import continuation_logprobs, greedy_generate, next_token_logits, teacher_forced
+from .prompts import probe_prompt, wrap
+
+MIA_ATTACKS = {"loss": "loss", "zlib": "zlib", "mink": "mink_0.2", "minkpp": "minkpp_0.2"}
+SUMMARY_COLUMNS = ["forget_fb", "forget_qa", "forget_aa", "forget_all", "neighbor_fb", "neighbor_qa",
+                   "neighbor_all", "mia_fm", "mia_rm", "gen", "rea", "tru", "fac", "flu"]
+FEWSHOT = json.loads((Path(__file__).parent / "resources" / "fewshot.json").read_text(encoding="utf-8"))
+LETTERS = ["A", "B", "C", "D"]
+
+
+@dataclass
+class EvalConfig:
+    probes: str = "known"        # "known": the probes the original model answers (paper); "all"
+    batch_size: int = 16         # generation / scoring batch
+    mia: bool = True             # membership inference on FM/RM passages
+    utility: bool = True         # the five utility tasks
+    utility_limit: int | None = None   # evaluate only the first N items of each utility set (smoke runs)
+    reuse_prefix: bool = True    # compute the shared few-shot prefix once
+    max_new_tokens: int = 30     # probes, TriviaQA
+    long_new_tokens: int = 256   # BBH chain of thought, fluency
+
+    def __post_init__(self):
+        if self.probes not in ("known", "all"):
+            raise ValueError(f"EvalConfig.probes must be 'known' or 'all', got {self.probes!r}")
+
+
+@dataclass
+class Intervention:
+    """Inference-time change (ICU, RepE). The default changes nothing."""
+    name: str = "none"
+    instruction_template: str | None = None   # formatted with target=...
+
+    def instruction(self, target: Target) -> str | None:
+        return self.instruction_template.format(target=target.name) if self.instruction_template else None
+
+    def context(self, model, target: Target):
+        return contextlib.nullcontext()
+
+
+def _prefixed(instr: str | None, text: str) -> str:
+    return f"{instr}\n{text}" if instr else text
+
+
+# ---- probes -------------------------------------------------------------------------------------
+def eval_probes(lm, target: Target, probes, instr, cfg: EvalConfig, progress=None) -> list[dict]:
+    prompts = [probe_prompt(lm.tokenizer, p, lm.chat, instr) for p in probes]
+    preds = greedy_generate(lm.model, lm.tokenizer, prompts, cfg.max_new_tokens, cfg.batch_size,
+                            reuse_prefix=False, progress=progress)
+    return [{"target": target.name, "set": p.set, "kind": p.kind, "attack": p.attack, "id": p.id,
+             "prompt": prompt, "prediction": pred, "gold": p.answer,
+             "score": metrics.rouge_l_recall(pred, p.answer)} for p, prompt, pred in zip(probes, prompts, preds)]
+
+
+# ---- membership inference ------------------------------------------------------------------------
+def eval_mia(lm, target: Target, instr, cfg: EvalConfig) -> list[dict]:
+    texts = target.mia_forget + target.mia_retain
+    sets = ["fm"] * len(target.mia_forget) + ["rm"] * len(target.mia_retain)
+    prefixes = [_prefixed(instr, "") for _ in texts] if instr else None
+    stats = teacher_forced(lm.model, lm.tokenizer, texts, batch_size=max(1, cfg.batch_size // 2),
+                           prefixes=prefixes, fn=metrics.mia_from_logits)
+    return [{"target": target.name, "set": s, "kind": "mia", "attack": None, "id": f"mia_{s}_{i}",
+             "prompt": t, "prediction": "", "gold": "", "score": st["loss"], **st}
+            for i, (s, t, st) in enumerate(zip(sets, texts, stats))]
+
+
+# ---- utility -------------------------------------------------------------------------------------
+def _mmlu_block(item: dict) -> str:
+    text = "Question: " + item["question"]
+    for letter, choice in zip(LETTERS, item["choices"]):
+        text += f"\n{letter}. {choice}"
+    return text
+
+
+def mmlu_prompt(tokenizer, item: dict, chat: bool, instr=None) -> str:
+    """5-shot prompt of the official evaluation; the answer is the next token after 'Answer:'."""
+    head = f"The following are multiple choice questions (with answers) about {item['task'].replace('_', ' ')}.\n\n"
+    shots = "".join(_mmlu_block(ex) + f"\nAnswer: {LETTERS[ex['answer']]}\n\n" for ex in item["examples"])
+    user = head + shots + "Please following the previous examples and answer the given question.\n" + _mmlu_block(item)
+    if not chat:
+        user += "\n"
+    return wrap(tokenizer, _prefixed(instr, user), "Answer:", chat)
+
+
+def eval_mmlu(lm, target, items, instr, cfg) -> list[dict]:
+    tok = lm.tokenizer
+    letter_ids = [tok.encode(" " + x, add_special_tokens=False)[-1] for x in LETTERS]
+    recs = []
+    by_task: dict[str, list[dict]] = {}
+    for it in items:
+        by_task.setdefault(it["task"], []).append(it)
+    for task, group in by_task.items():   # one shared 5-shot prefix per subject
+        prompts = [mmlu_prompt(tok, it, lm.chat, instr) for it in group]
+        logits = next_token_logits(lm.model, tok, prompts, cfg.batch_size, cfg.reuse_prefix)
+        for it, prompt, row in zip(group, prompts, logits):
+            pred = int(row[letter_ids].argmax())
+            recs.append({"target": target.name, "set": "utility", "kind": "mmlu", "attack": None,
+                         "id": f"mmlu_{task}_{len(recs)}", "prompt": prompt, "prediction": LETTERS[pred],
+                         "gold": LETTERS[it["answer"]], "score": float(pred == it["answer"])})
+    return recs
+
+
+def bbh_prompt(tokenizer, item, chat, instr=None) -> str:
+    user = (item["cot"].strip() + "\n\nFollowing previous examples, answer the following questions and end with "
+            "'so the answer is'\nQ: " + item["question"])
+    return wrap(tokenizer, _prefixed(instr, user), "A:" if chat else "\nA:", chat)
+
+
+def eval_bbh(lm, target, items, instr, cfg) -> list[dict]:
+    recs = []
+    by_task: dict[str, list[dict]] = {}
+    for it in items:
+        by_task.setdefault(it["task"], []).append(it)
+    for task, group in by_task.items():
+        prompts = [bbh_prompt(lm.tokenizer, it, lm.chat, instr) for it in group]
+        # stopping right after "the answer is ...." leaves the extracted answer unchanged
+        outs = greedy_generate(lm.model, lm.tokenizer, prompts, cfg.long_new_tokens, cfg.batch_size,
+                               stop_at_newline=False, stop_pattern=r"[tT]he answer is .*?\.|\n\nQ:",
+                               reuse_prefix=cfg.reuse_prefix)
+        for it, prompt, out in zip(group, prompts, outs):
+            pred = metrics.extract_bbh_answer(out.split("\n\nQ:")[0])
+            recs.append({"target": target.name, "set": "utility", "kind": "bbh", "attack": None,
+                         "id": f"bbh_{task}_{len(recs)}", "prompt": prompt, "prediction": out, "gold": it["answer"],
+                         "score": metrics.exact_match(pred, [it["answer"]])})
+    return recs
+
+
+def truthfulqa_prompt(tokenizer, item, chat, instr=None) -> str:
+    primer = "\n\n".join(f"Q: {s['question']}\nA: {s['answer']}" for s in FEWSHOT["truthfulqa"])
+    user = primer + "\n\nQ: " + item["question"]
+    return wrap(tokenizer, _prefixed(instr, user), "A:" if chat else "\nA:", chat)
+
+
+def eval_truthfulqa(lm, target, items, instr, cfg) -> list[dict]:
+    prompts, conts, owners = [], [], []
+    for j, it in enumerate(items):
+        prompt = truthfulqa_prompt(lm.tokenizer, it, lm.chat, instr)
+        for choice in it["mc1_targets"]["choices"]:
+            prompts.append(prompt)
+            conts.append(" " + choice)
+            owners.append(j)
+    scores = continuation_logprobs(lm.model, lm.tokenizer, prompts, conts, cfg.batch_size, cfg.reuse_prefix)
+    recs = []
+    for j, it in enumerate(items):
+        s = [sc for sc, o in zip(scores, owners) if o == j]
+        labels = it["mc1_targets"]["labels"]
+        best = int(np.argmax(s))
+        true_idx = labels.index(1)
+        correct = s[true_idx] > max(v for k, v in enumerate(s) if k != true_idx)
+        recs.append({"target": target.name, "set": "utility", "kind": "truthfulqa", "attack": None,
+                     "id": f"truthfulqa_{j}", "prompt": truthfulqa_prompt(lm.tokenizer, it, lm.chat, instr),
+                     "prediction": it["mc1_targets"]["choices"][best], "gold": it["mc1_targets"]["choices"][true_idx],
+                     "score": float(correct)})
+    return recs
+
+
+def triviaqa_prompt(tokenizer, item, chat, instr=None) -> str:
+    shots = "".join(f"Q: {s['question']}\nA: {s['answer']}\n" for s in FEWSHOT["triviaqa"])
+    user = shots + "Please briefly answer the following question:\nQ: " + item["question"] + "\n"
+    return wrap(tokenizer, _prefixed(instr, user), "A:", chat)
+
+
+def eval_triviaqa(lm, target, items, instr, cfg) -> list[dict]:
+    prompts = [triviaqa_prompt(lm.tokenizer, it, lm.chat, instr) for it in items]
+    outs = greedy_generate(lm.model, lm.tokenizer, prompts, cfg.max_new_tokens, cfg.batch_size,
+                           reuse_prefix=cfg.reuse_prefix)
+    return [{"target": target.name, "set": "utility", "kind": "triviaqa", "attack": None, "id": f"triviaqa_{j}",
+             "prompt": p, "prediction": o, "gold": it["answers"][0], "score": metrics.token_f1(o, it["answers"])}
+            for j, (it, p, o) in enumerate(zip(items, prompts, outs))]
+
+
+def eval_fluency(lm, target, items, instr, cfg) -> list[dict]:
+    prompts = [wrap(lm.tokenizer, _prefixed(instr, f"Instruction: {it['instruction']}\n"), "" if lm.chat else "Response:",
+                    lm.chat) for it in items]
+    outs = greedy_generate(lm.model, lm.tokenizer, prompts, cfg.long_new_tokens, cfg.batch_size,
+                           stop_at_newline=False, reuse_prefix=False)
+    return [{"target": target.name, "set": "utility", "kind": "fluency", "attack": None, "id": f"fluency_{j}",
+             "prompt": p, "prediction": o, "gold": "", "score": metrics.ngram_entropy(o)}
+            for j, (p, o) in enumerate(zip(prompts, outs))]
+
+
+UTILITY = {"gen": ("mmlu", eval_mmlu), "rea": ("bbh", eval_bbh), "tru": ("truthful", eval_truthfulqa),
+           "fac": ("triviaqa", eval_triviaqa), "flu": ("fluency", eval_fluency)}
+
+
+# ---- one target ------------------------------------------------------------------------------------
+def _mean(xs) -> float:
+    return float(np.mean(xs)) * 100 if len(xs) else float("nan")
+
+
+def summarize(records: list[dict]) -> dict:
+    """The flat x100 summary of one target's records (see module docstring for the keys)."""
+    def scores(**kw):
+        return [r["score"] for r in records if all(r.get(k) == v for k, v in kw.items())]
+    s = {
+        "forget_fb": _mean(scores(set="forget", kind="fb")), "forget_qa": _mean(scores(set="forget", kind="qa")),
+        "forget_aa": _mean(scores(set="forget", kind="aa")), "forget_all": _mean(scores(set="forget")),
+        "neighbor_fb": _mean(scores(set="neighbor", kind="fb")), "neighbor_qa": _mean(scores(set="neighbor", kind="qa")),
+        "neighbor_all": _mean(scores(set="neighbor")),
+        "mia_fm": _mean([r["loss"] for r in records if r["kind"] == "mia" and r["set"] == "fm"]),
+        "mia_rm": _mean([r["loss"] for r in records if r["kind"] == "mia" and r["set"] == "rm"]),
+    }
+    for key, (kind, _) in UTILITY.items():
+        kind = {"truthful": "truthfulqa", "fluency": "fluency"}.get(kind, kind)
+        s[key] = _mean(scores(set="utility", kind=kind))
+    for attack in ATTACK_TYPES:
+        s[f"forget_aa_{attack}"] = _mean(scores(set="forget", kind="aa", attack=attack))
+    fm = [r for r in records if r["kind"] == "mia" and r["set"] == "fm"]
+    rm = [r for r in records if r["kind"] == "mia" and r["set"] == "rm"]
+    for name, field in MIA_ATTACKS.items():
+        sign = -1.0 if name in ("loss", "zlib") else 1.0    # members have low loss, high log-probs
+        s[f"mia_auc_{name}"] = 100 * metrics.roc_auc([sign * r[field] for r in fm], [sign * r[field] for r in rm])
+    return s
+
+
+def evaluate_target(lm, target: Target, known: set[str] | None = None, intervention: Intervention | None = None,
+                    cfg: EvalConfig | None = None, progress=None) -> tuple[dict, list[dict]]:
+    """Evaluate one target. ``known``: the probe ids the original model answers (used when
+    ``cfg.probes == "known"``; None keeps all probes)."""
+    cfg = cfg or EvalConfig()
+    intervention = intervention or Intervention()
+    instr = intervention.instruction(target)
+    probes = target.forget + target.neighbor
+    if cfg.probes == "known" and known is not None:
+        probes = [p for p in probes if p.id in known]
+    records: list[dict] = []
+    with intervention.context(lm.model, target):
+        records += eval_probes(lm, target, probes, instr, cfg, progress)
+        if cfg.mia:
+            records += eval_mia(lm, target, instr, cfg)
+        if cfg.utility:
+            for key, (field, fn) in UTILITY.items():
+                items = getattr(target.utility, field)[: cfg.utility_limit]
+                if items:
+                    records += fn(lm, target, items, instr, cfg)
+    return summarize(records), records
+
+
+def average(summaries: list[dict]) -> dict:
+    """Mean over targets of each summary key (NaN-aware), as the paper averages over targets."""
+    keys = summaries[0].keys()
+    return {k: float(np.nanmean([s[k] for s in summaries])) if any(s[k] == s[k] for s in summaries) else float("nan")
+            for k in keys}
+
+
+# ---- memorization (Figure 1) ----------------------------------------------------------------------
+def memorization(lm, texts: list[str], batch_size: int = 8) -> list[dict]:
+    """Per text: NLL = mean token negative log-likelihood; EM = share of positions whose greedy next
+    token equals the true token (teacher-forced). Both on the plain text, no template."""
+    import torch
+
+    def fn(logits, labels, _text):
+        logp = torch.log_softmax(logits.float(), -1).gather(-1, labels[:, None]).squeeze(-1)
+        return {"nll": float(-logp.mean()), "em": float((logits.argmax(-1) == labels).float().mean())}
+    return teacher_forced(lm.model, lm.tokenizer, texts, batch_size=batch_size, fn=fn)
+
+
+def config_dict(cfg: EvalConfig) -> dict:
+    return asdict(cfg)

@@ -1,0 +1,43 @@
+"""The paper's own numbers (Tables 1, 2, 5, 6), for side-by-side comparison in the book.
+
+    >>> from rwku_core.paper import table
+    >>> table("table1").loc["Before", "forget_all"]
+    79.6
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+PAPER_DIR = Path(__file__).parent / "resources" / "paper"
+TABLES = {
+    "table1": "table1_llama3_8b_instruct.csv",
+    "table2": "table2_phi3_mini_4k_instruct.csv",
+    "table5": "table5_dataset_statistics.csv",
+    "table6": "table6_before_unlearning.csv",
+}
+# Table 5 rows -> our statistics columns
+TABLE5_COLUMNS = {"Forget FB": "forget_fb", "Forget QA": "forget_qa", "Forget AA": "forget_aa",
+                  "Neighbor FB": "neighbor_fb", "Neighbor QA": "neighbor_qa", "FM (forget members)": "mia_fm",
+                  "RM (retain members)": "mia_rm"}
+TABLE5_UTILITY = {"MMLU (general)": "mmlu", "BBH (reasoning)": "bbh", "TruthfulQA MC1 (truthfulness)": "truthfulqa",
+                  "TriviaQA (factuality)": "triviaqa", "AlpacaEval (fluency)": "alpacaeval"}
+
+
+def table(name: str) -> pd.DataFrame:
+    """A paper table indexed by its first column (method or model or dataset)."""
+    if name not in TABLES:
+        raise ValueError(f"unknown paper table '{name}'; valid: {', '.join(TABLES)}")
+    df = pd.read_csv(PAPER_DIR / TABLES[name])
+    return df.set_index(df.columns[0] if name != "table5" else "dataset")
+
+
+def dataset_statistics_beside(stats: pd.DataFrame) -> pd.DataFrame:
+    """Paper Table 5 averages per target next to the averages of ``stats`` (from data.statistics)."""
+    t5 = table("table5")
+    rows = []
+    for label, col in {**TABLE5_COLUMNS, **TABLE5_UTILITY}.items():
+        rows.append({"dataset": label, "paper avg per target": float(t5.loc[label, "avg_per_target"]),
+                     "this data avg per target": round(float(stats[col].mean()), 1)})
+    return pd.DataFrame(rows).set_index("dataset")
