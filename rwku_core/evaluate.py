@@ -38,6 +38,8 @@ class EvalConfig:
     utility: bool = True         # the five utility tasks
     utility_limit: int | None = None   # evaluate only the first N items of each utility set (smoke runs)
     reuse_prefix: bool = True    # compute the shared few-shot prefix once
+    sort_by_length: bool = True  # batch prompts of similar length together
+    prune_finished: bool = True  # a row leaves its batch when it stops (else: the batch waits for all)
     max_new_tokens: int = 30     # probes, TriviaQA
     long_new_tokens: int = 256   # BBH chain of thought, fluency
 
@@ -58,6 +60,16 @@ class Intervention:
     def context(self, model, target: Target):
         return contextlib.nullcontext()
 
+    def describe(self) -> dict:
+        """What goes into the run's configuration."""
+        return {"instruction_template": self.instruction_template}
+
+
+def _generate(lm, prompts, cfg: EvalConfig, max_new_tokens: int, reuse_prefix: bool, progress=None, **kw):
+    return greedy_generate(lm.model, lm.tokenizer, prompts, max_new_tokens, cfg.batch_size,
+                           sort_by_length=cfg.sort_by_length, prune_finished=cfg.prune_finished,
+                           reuse_prefix=reuse_prefix and cfg.reuse_prefix, progress=progress, **kw)
+
 
 def _prefixed(instr: str | None, text: str) -> str:
     return f"{instr}\n{text}" if instr else text
@@ -66,8 +78,7 @@ def _prefixed(instr: str | None, text: str) -> str:
 # ---- probes -------------------------------------------------------------------------------------
 def eval_probes(lm, target: Target, probes, instr, cfg: EvalConfig, progress=None) -> list[dict]:
     prompts = [probe_prompt(lm.tokenizer, p, lm.chat, instr) for p in probes]
-    preds = greedy_generate(lm.model, lm.tokenizer, prompts, cfg.max_new_tokens, cfg.batch_size,
-                            reuse_prefix=False, progress=progress)
+    preds = _generate(lm, prompts, cfg, cfg.max_new_tokens, reuse_prefix=True, progress=progress)
     return [{"target": target.name, "set": p.set, "kind": p.kind, "attack": p.attack, "id": p.id,
              "prompt": prompt, "prediction": pred, "gold": p.answer,
              "score": metrics.rouge_l_recall(pred, p.answer)} for p, prompt, pred in zip(probes, prompts, preds)]
@@ -103,6 +114,11 @@ def mmlu_prompt(tokenizer, item: dict, chat: bool, instr=None) -> str:
     return wrap(tokenizer, _prefixed(instr, user), "Answer:", chat)
 
 
+def mmlu_choice(logits_row, letter_ids: list[int]) -> int:
+    """Index of the answer letter with the highest next-token logit (other tokens are ignored)."""
+    return int(logits_row[letter_ids].argmax())
+
+
 def eval_mmlu(lm, target, items, instr, cfg) -> list[dict]:
     tok = lm.tokenizer
     letter_ids = [tok.encode(" " + x, add_special_tokens=False)[-1] for x in LETTERS]
@@ -112,9 +128,9 @@ def eval_mmlu(lm, target, items, instr, cfg) -> list[dict]:
         by_task.setdefault(it["task"], []).append(it)
     for task, group in by_task.items():   # one shared 5-shot prefix per subject
         prompts = [mmlu_prompt(tok, it, lm.chat, instr) for it in group]
-        logits = next_token_logits(lm.model, tok, prompts, cfg.batch_size, cfg.reuse_prefix)
+        logits = next_token_logits(lm.model, tok, prompts, cfg.batch_size, cfg.reuse_prefix, cfg.sort_by_length)
         for it, prompt, row in zip(group, prompts, logits):
-            pred = int(row[letter_ids].argmax())
+            pred = mmlu_choice(row, letter_ids)
             recs.append({"target": target.name, "set": "utility", "kind": "mmlu", "attack": None,
                          "id": f"mmlu_{task}_{len(recs)}", "prompt": prompt, "prediction": LETTERS[pred],
                          "gold": LETTERS[it["answer"]], "score": float(pred == it["answer"])})
@@ -135,9 +151,8 @@ def eval_bbh(lm, target, items, instr, cfg) -> list[dict]:
     for task, group in by_task.items():
         prompts = [bbh_prompt(lm.tokenizer, it, lm.chat, instr) for it in group]
         # stopping right after "the answer is ...." leaves the extracted answer unchanged
-        outs = greedy_generate(lm.model, lm.tokenizer, prompts, cfg.long_new_tokens, cfg.batch_size,
-                               stop_at_newline=False, stop_pattern=r"[tT]he answer is .*?\.|\n\nQ:",
-                               reuse_prefix=cfg.reuse_prefix)
+        outs = _generate(lm, prompts, cfg, cfg.long_new_tokens, reuse_prefix=True, stop_at_newline=False,
+                         stop_pattern=r"[tT]he answer is .*?\.|\n\nQ:")
         for it, prompt, out in zip(group, prompts, outs):
             pred = metrics.extract_bbh_answer(out.split("\n\nQ:")[0])
             recs.append({"target": target.name, "set": "utility", "kind": "bbh", "attack": None,
@@ -183,8 +198,7 @@ def triviaqa_prompt(tokenizer, item, chat, instr=None) -> str:
 
 def eval_triviaqa(lm, target, items, instr, cfg) -> list[dict]:
     prompts = [triviaqa_prompt(lm.tokenizer, it, lm.chat, instr) for it in items]
-    outs = greedy_generate(lm.model, lm.tokenizer, prompts, cfg.max_new_tokens, cfg.batch_size,
-                           reuse_prefix=cfg.reuse_prefix)
+    outs = _generate(lm, prompts, cfg, cfg.max_new_tokens, reuse_prefix=True)
     return [{"target": target.name, "set": "utility", "kind": "triviaqa", "attack": None, "id": f"triviaqa_{j}",
              "prompt": p, "prediction": o, "gold": it["answers"][0], "score": metrics.token_f1(o, it["answers"])}
             for j, (it, p, o) in enumerate(zip(items, prompts, outs))]
@@ -193,8 +207,7 @@ def eval_triviaqa(lm, target, items, instr, cfg) -> list[dict]:
 def eval_fluency(lm, target, items, instr, cfg) -> list[dict]:
     prompts = [wrap(lm.tokenizer, _prefixed(instr, f"Instruction: {it['instruction']}\n"), "" if lm.chat else "Response:",
                     lm.chat) for it in items]
-    outs = greedy_generate(lm.model, lm.tokenizer, prompts, cfg.long_new_tokens, cfg.batch_size,
-                           stop_at_newline=False, reuse_prefix=False)
+    outs = _generate(lm, prompts, cfg, cfg.long_new_tokens, reuse_prefix=False, stop_at_newline=False)
     return [{"target": target.name, "set": "utility", "kind": "fluency", "attack": None, "id": f"fluency_{j}",
              "prompt": p, "prediction": o, "gold": "", "score": metrics.ngram_entropy(o)}
             for j, (p, o) in enumerate(zip(prompts, outs))]

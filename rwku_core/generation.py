@@ -21,7 +21,7 @@ import torch
 
 _STOP_CACHE: dict[tuple, frozenset] = {}
 END_TOKENS = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<|endoftext|>", "</s>", "<eos>")
-MIN_SHARED_PREFIX = 32   # tokens; shorter shared prefixes are not worth a separate pass
+MIN_SHARED_PREFIX = 16   # tokens; shorter shared prefixes are not worth a separate pass
 
 
 def stop_token_ids(tokenizer, newline: bool = True) -> frozenset[int]:

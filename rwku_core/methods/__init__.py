@@ -1,0 +1,28 @@
+"""Unlearning methods, found by their paper names.
+
+A training method is a module with ``build(lm, targets, hp) -> list of examples`` (its corpus) and
+``loss(model, ref_model, batch, hp) -> scalar``; an inference-time method has
+``intervention(lm, targets, hp) -> evaluate.Intervention``. Adding a method: one file here and one
+line in ``REGISTRY``.
+
+    >>> from rwku_core.methods import get_method
+    >>> get_method("npo").loss
+"""
+from importlib import import_module
+
+REGISTRY = {
+    "icu": "rwku_core.methods.icu",
+    "repe": "rwku_core.methods.repe",
+    "ga": "rwku_core.methods.ga",
+    "ga_star": "rwku_core.methods.ga_star",
+    "dpo": "rwku_core.methods.dpo",
+    "npo": "rwku_core.methods.npo",
+    "rt": "rwku_core.methods.rt",
+}
+INFERENCE_TIME = ("icu", "repe")
+
+
+def get_method(name: str):
+    if name not in REGISTRY:
+        raise ValueError(f"unknown method '{name}'; valid methods: {', '.join(REGISTRY)}")
+    return import_module(REGISTRY[name])

@@ -1,0 +1,62 @@
+"""Shared pieces of the training methods: tokenising texts and sequence log-probabilities."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..prompts import wrap
+
+
+def lm_example(tokenizer, text: str, max_length: int) -> dict:
+    """A plain-text example: every token after the first is a target (GA, GA*, NPO)."""
+    ids = tokenizer(text, add_special_tokens=True).input_ids[:max_length]
+    return {"input_ids": ids, "labels": [-100] + ids[1:]}
+
+
+def chat_example(lm, prompt: str, response: str, max_length: int) -> dict:
+    """A prompt/response example in the model's format; only response tokens are targets (RT, DPO)."""
+    head = wrap(lm.tokenizer, prompt, "", lm.chat) if lm.chat else prompt + "\n"
+    end = lm.tokenizer.eos_token or ""
+    head_ids = lm.tokenizer(head, add_special_tokens=not lm.chat).input_ids
+    full_ids = lm.tokenizer(head + response + end, add_special_tokens=not lm.chat).input_ids[:max_length]
+    n = min(len(head_ids), len(full_ids) - 1)
+    return {"input_ids": full_ids, "labels": [-100] * n + full_ids[n:]}
+
+
+def collate(examples: list[dict], pad_id: int) -> dict:
+    """Right-pad a list of examples into tensors (labels padded with -100)."""
+    width = max(len(e["input_ids"]) for e in examples)
+    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), -100, dtype=torch.long)
+    attn = torch.zeros((len(examples), width), dtype=torch.long)
+    for i, e in enumerate(examples):
+        n = len(e["input_ids"])
+        ids[i, :n] = torch.tensor(e["input_ids"])
+        labels[i, :n] = torch.tensor(e["labels"])
+        attn[i, :n] = 1
+    return {"input_ids": ids, "attention_mask": attn, "labels": labels}
+
+
+def token_logprobs(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token log p of the labels (B, T-1) and the mask of target positions."""
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+    labels = batch["labels"][:, 1:]
+    mask = labels != -100
+    logp = torch.log_softmax(logits.float(), -1).gather(-1, labels.clamp(min=0)[..., None]).squeeze(-1)
+    return logp * mask, mask
+
+
+def mean_nll(model, batch: dict) -> torch.Tensor:
+    """The ordinary LM loss: mean negative log-likelihood over all target tokens of the batch."""
+    logp, mask = token_logprobs(model, batch)
+    return -logp.sum() / mask.sum()
+
+
+def sequence_logprob(model, batch: dict) -> torch.Tensor:
+    """(B,) summed log-probability of each example's target tokens."""
+    logp, _ = token_logprobs(model, batch)
+    return logp.sum(-1)
+
+
+def logsigmoid(x: torch.Tensor) -> torch.Tensor:
+    return F.logsigmoid(x)

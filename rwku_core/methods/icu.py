@@ -1,0 +1,8 @@
+"""ICU: in-context unlearning — an instruction prepended to every evaluation prompt (appendix H.1).
+No weight changes."""
+from ..evaluate import Intervention
+from ..prompts import ICU_INSTRUCTION
+
+
+def intervention(lm, targets, hp) -> Intervention:
+    return Intervention(name="icu", instruction_template=ICU_INSTRUCTION)

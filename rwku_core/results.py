@@ -1,0 +1,107 @@
+"""The results store: one directory per run, written atomically, skipped when already complete.
+
+A run directory ``<out>/<kind>/<model>/<name>-<key>/`` holds
+
+* ``summary.json``    the flat x100 summary averaged over targets (keys: the paper's column names
+                      plus ``forget_aa_<attack>`` and ``mia_auc_<attack>``); for training runs, a
+                      list with one summary per epoch;
+* ``per_target.json`` the same per target;
+* ``records.jsonl``   one record per probe, passage and utility item;
+* ``config.json``     the resolved configuration, package version, model id, data fingerprint.
+
+``<key>`` is a hash of the resolved configuration, so a rerun with the same configuration finds its
+directory. Work in progress lives in ``<dir>.partial/`` (one file per finished target, so a killed
+run resumes where it stopped) and becomes the run directory with one rename when complete.
+
+    >>> path = run_path("results", "eval", "smollm2-135m-instruct", "before", config)
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+from . import __version__
+
+FILES = ("summary.json", "per_target.json", "records.jsonl", "config.json")
+
+
+def config_key(config: dict) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def safe_name(text: str) -> str:
+    import re
+    return re.sub(r"[^A-Za-z0-9._\-]+", "_", text).strip("_") or "x"
+
+
+def run_path(out: str | Path, kind: str, model: str, name: str, config: dict) -> Path:
+    return Path(out) / kind / safe_name(model.replace("/", "__")) / f"{safe_name(name)}-{config_key(config)}"
+
+
+def is_complete(path: Path) -> bool:
+    return all((path / f).exists() for f in FILES)
+
+
+def _dump(obj) -> str:
+    # fixed key order and float formatting: the same numbers give the same bytes
+    return json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=True) + "\n"
+
+
+def partial_dir(path: Path) -> Path:
+    return path.with_name(path.name + ".partial")
+
+
+def save_partial(path: Path, key: str, obj) -> None:
+    """Store one finished unit of work (e.g. a target) of an unfinished run, atomically."""
+    d = partial_dir(path)
+    d.mkdir(parents=True, exist_ok=True)
+    tmp = d / f".{key}.tmp"
+    tmp.write_text(_dump(obj), encoding="utf-8")
+    os.replace(tmp, d / f"{key}.json")
+
+
+def load_partial(path: Path, key: str):
+    f = partial_dir(path) / f"{key}.json"
+    return json.loads(f.read_text(encoding="utf-8")) if f.exists() else None
+
+
+def write_run(path: Path, summary, per_target, records: list[dict], config: dict, overwrite: bool = False) -> Path:
+    """Write a complete run; readers never see a half-written directory."""
+    path = Path(path)
+    staging = path.with_name(path.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    (staging / "summary.json").write_text(_dump(summary), encoding="utf-8")
+    (staging / "per_target.json").write_text(_dump(per_target), encoding="utf-8")
+    with open(staging / "records.jsonl", "w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
+    (staging / "config.json").write_text(_dump({**config, "rwku_core_version": __version__}), encoding="utf-8")
+    if path.exists():
+        if not overwrite:
+            shutil.rmtree(staging)
+            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+        shutil.rmtree(path)
+    os.replace(staging, path)
+    shutil.rmtree(partial_dir(path), ignore_errors=True)
+    return path
+
+
+def load_run(path: Path) -> dict:
+    path = Path(path)
+    if not is_complete(path):
+        raise FileNotFoundError(f"{path} is not a complete run (needs {', '.join(FILES)})")
+    return {
+        "summary": json.loads((path / "summary.json").read_text(encoding="utf-8")),
+        "per_target": json.loads((path / "per_target.json").read_text(encoding="utf-8")),
+        "config": json.loads((path / "config.json").read_text(encoding="utf-8")),
+        "path": path,
+    }
+
+
+def load_records(path: Path) -> list[dict]:
+    with open(Path(path) / "records.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]

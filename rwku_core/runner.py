@@ -1,0 +1,161 @@
+"""Run an evaluation over targets into the results store (resumable, atomic, skipped when done).
+
+    >>> path = run_eval("smollm2-135m-instruct", "mini", [1, 4], out="results")
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+from . import filtering, results
+from .data import fingerprint, load_targets
+from .evaluate import EvalConfig, Intervention, average, config_dict, evaluate_target
+from .models import load_model
+
+
+class Progress:
+    """One-line progress on stderr: items done, rate, elapsed."""
+
+    def __init__(self, label: str, total: int, stream=sys.stderr):
+        self.label, self.total, self.done, self.t0, self.stream = label, total, 0, time.time(), stream
+
+    def __call__(self, n: int = 1) -> None:
+        self.done += n
+        dt = time.time() - self.t0
+        self.stream.write(f"\r[{self.label}] {self.done}/{self.total} probes, {self.done / max(dt, 1e-9):.1f}/s, {dt:.0f}s")
+        if self.done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def eval_config(model: str, data, targets, cfg: EvalConfig, intervention: Intervention, device: str,
+                data_fp: str, seed: int = 0) -> dict:
+    return {"kind": "eval", "model": model, "data": str(data), "targets": [t for t in targets],
+            "data_fingerprint": data_fp, "eval": config_dict(cfg), "intervention": intervention.name,
+            "intervention_config": intervention.describe(),
+            "device": device, "seed": seed}
+
+
+def run_eval(model: str, data, targets=None, out="results", cfg: EvalConfig | None = None,
+             intervention: Intervention | None = None, device: str = "cpu", overwrite: bool = False,
+             lm=None, name: str | None = None, log=print):
+    """Evaluate ``model`` on ``targets``; returns the run directory. Skips a complete run unless
+    ``overwrite``; resumes a killed one target by target."""
+    import torch
+    cfg = cfg or EvalConfig()
+    intervention = intervention or Intervention()
+    chosen = load_targets(data, targets)
+    config = eval_config(model, data, [t.name for t in chosen], cfg, intervention, device, fingerprint(chosen))
+    path = results.run_path(out, "eval", model, name or intervention.name, config)
+    if results.is_complete(path) and not overwrite:
+        log(f"[eval] {path} is complete; skipped (pass overwrite to redo)")
+        return path
+    torch.manual_seed(0)
+    lm = lm or load_model(model, device=device)
+    known = filtering.known_probe_ids(lm, chosen) if cfg.probes == "known" else {}
+    per_target, records = {}, []
+    for t in chosen:
+        done = None if overwrite else results.load_partial(path, t.slug)
+        if done is None:
+            n = len(t.forget + t.neighbor) if cfg.probes == "all" else len(known.get(t.name, ()))
+            summary, recs = evaluate_target(lm, t, known.get(t.name), intervention, cfg,
+                                            progress=Progress(f"eval {t.name}", n))
+            done = {"summary": summary, "records": recs}
+            results.save_partial(path, t.slug, done)
+        per_target[t.name] = done["summary"]
+        records += done["records"]
+    summary = average(list(per_target.values()))
+    return results.write_run(path, summary, per_target, records, config, overwrite=True)
+
+
+def unlearn_config(model, data, names, method, mode, setting, train_cfg, eval_cfg, hp_setting, data_fp, device):
+    from dataclasses import asdict
+    return {"kind": "unlearn", "model": model, "data": str(data), "targets": names, "method": method, "mode": mode,
+            "setting": setting, "hparams": hp_setting, "train": asdict(train_cfg) if train_cfg else None,
+            "eval": config_dict(eval_cfg), "data_fingerprint": data_fp, "device": device}
+
+
+def _epoch_evaluator(lm, eval_targets, known, eval_cfg, intervention=None):
+    from .train import degenerate
+
+    def run(epoch):
+        per, recs = {}, []
+        for t in eval_targets:
+            s, r = evaluate_target(lm, t, known.get(t.name), intervention, eval_cfg,
+                                   progress=Progress(f"eval {t.name} epoch {epoch}", len(known.get(t.name, ()))))
+            for x in r:
+                x["epoch"] = epoch
+            per[t.name], recs = s, recs + r
+        preds = [x["prediction"] for x in recs if x["kind"] in ("fb", "qa", "aa")]
+        return {"epoch": epoch, "per_target": per, "records": recs, "degenerate": degenerate(preds)}
+    return run
+
+
+def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out="results", setting: str = "single",
+                hparams: str = "embedded", train_overrides: dict | None = None, eval_cfg: EvalConfig | None = None,
+                device: str = "cpu", overwrite: bool = False, log=print, method_hp: dict | None = None):
+    """Unlearn ``targets`` with ``method`` and evaluate after every epoch; returns the run directory.
+
+    ``setting``: "single" (a fresh original model per target, results averaged) or "batch" (all
+    targets forgotten at once). ``hparams``: "embedded" (values tuned for the embedded models) or
+    "paper" (the paper's values for 8B/3.8B models); ``train_overrides`` replaces single fields.
+    """
+    from . import hparams as hpmod
+    from .methods import INFERENCE_TIME, get_method
+    from .train import TrainConfig, parse_mode, unlearn
+
+    get_method(method)   # unknown names fail here, listing the valid ones
+    if setting not in ("single", "batch"):
+        raise ValueError(f"unknown setting '{setting}'; valid settings: single, batch")
+    eval_cfg = eval_cfg or EvalConfig()
+    chosen = load_targets(data, targets)
+    inference_time = method in INFERENCE_TIME
+    train_cfg = None if inference_time else TrainConfig(**{**hpmod.lookup(hparams, model, method, mode, setting),
+                                                           **(train_overrides or {})})
+    if train_cfg is not None:
+        parse_mode(mode, 10**6)    # syntax check before any work
+    config = unlearn_config(model, data, [t.name for t in chosen], method, mode if not inference_time else "none",
+                            setting, train_cfg, eval_cfg, hparams, fingerprint(chosen), device)
+    if method_hp:
+        config["method_hp"] = method_hp
+    name = f"{method}-{config['mode'].replace(':', '')}-{setting}"
+    path = results.run_path(out, "unlearn", model, name, config)
+    if results.is_complete(path) and not overwrite:
+        log(f"[unlearn] {path} is complete; skipped (pass overwrite to redo)")
+        return path
+    groups = [[t] for t in chosen] if setting == "single" else [chosen]
+    epochs_per_group, records = [], []
+    for group in groups:
+        key = "__".join(t.slug for t in group) if setting == "single" else "batch"
+        done = None if overwrite else results.load_partial(path, key)
+        if done is None:
+            torch.manual_seed(0)
+            lm = load_model(model, device=device)          # a fresh original model for every run
+            known = filtering.known_probe_ids(lm, group) if eval_cfg.probes == "known" else {}
+            if inference_time:
+                iv = get_method(method).intervention(lm, group, method_hp or {})
+                hist = {"epochs": [_epoch_evaluator(lm, group, known, eval_cfg, iv)(0)], "collapsed": None,
+                        "losses": []}
+            else:
+                hist = unlearn(lm, group, method, train_cfg, _epoch_evaluator(lm, group, known, eval_cfg), log=log)
+            done = {"key": key, "history": {k: v for k, v in hist.items() if k != "epochs"},
+                    "epochs": [{k: v for k, v in e.items() if k != "records"} for e in hist["epochs"]],
+                    "records": [r for e in hist["epochs"] for r in e["records"]]}
+            results.save_partial(path, key, done)
+        epochs_per_group.append(done)
+        records += done["records"]
+    # one summary per epoch, averaged over targets; a collapsed run contributes its last epoch
+    summary, per_target = [], {}
+    epoch_ids = sorted({e["epoch"] for d in epochs_per_group for e in d["epochs"]})
+    for ep in epoch_ids:
+        sums = {}
+        for d in epochs_per_group:
+            upto = [e for e in d["epochs"] if e["epoch"] <= ep]
+            if upto:
+                sums.update(upto[-1]["per_target"])
+        summary.append({"epoch": ep, **average(list(sums.values()))})
+        for name_, s in sums.items():
+            per_target.setdefault(name_, []).append({"epoch": ep, **s})
+    config["collapsed"] = {d["key"]: d["history"].get("collapsed") for d in epochs_per_group}
+    config["training"] = {d["key"]: d["history"] for d in epochs_per_group}
+    return results.write_run(path, summary, per_target, records, config, overwrite=True)

@@ -1,0 +1,75 @@
+"""Evaluation end to end on SmolLM2: result files, keys, determinism, skip, and prefix reuse."""
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from rwku_core import results
+from rwku_core.data import ATTACK_TYPES, load_targets
+from rwku_core.evaluate import MIA_ATTACKS, SUMMARY_COLUMNS, EvalConfig, triviaqa_prompt, mmlu_prompt
+from rwku_core.generation import greedy_generate, next_token_logits
+from rwku_core.models import load_model
+from rwku_core.paper import table
+from rwku_core.runner import run_eval
+
+pytestmark = pytest.mark.slow
+CFG = EvalConfig(utility_limit=2)
+
+
+@pytest.fixture(scope="module")
+def lm():
+    return load_model("smollm2-135m-instruct")
+
+
+def test_summary_keys_are_the_paper_columns():
+    paper_cols = [c for c in table("table1").columns]
+    assert SUMMARY_COLUMNS == paper_cols
+
+
+def test_cli_eval_writes_a_run_and_prints_its_path(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "rwku_core.cli", "eval", "--model", "smollm2-135m-instruct",
+                           "--data", "mini", "--targets", "1", "--out", str(tmp_path), "--utility-limit", "2"],
+                          capture_output=True, text=True, check=True)
+    run_dir = proc.stdout.strip().splitlines()[-1]
+    run = results.load_run(run_dir)
+    expected = set(SUMMARY_COLUMNS) | {f"forget_aa_{a}" for a in ATTACK_TYPES} | {f"mia_auc_{m}" for m in MIA_ATTACKS}
+    assert set(run["summary"]) == expected
+    assert run["config"]["model"] == "smollm2-135m-instruct" and run["config"]["rwku_core_version"]
+    assert len(run["config"]["data_fingerprint"]) == 16
+    recs = results.load_records(run_dir)
+    kinds = {r["kind"] for r in recs}
+    assert {"fb", "qa", "aa", "mia", "mmlu", "bbh", "truthfulqa", "triviaqa", "fluency"} <= kinds
+    for r in recs:
+        assert {"prompt", "prediction", "gold", "score", "kind", "attack"} <= set(r)
+    # forget_all is probe-weighted over FB, QA and AA
+    forget = [r["score"] for r in recs if r["set"] == "forget"]
+    assert run["summary"]["forget_all"] == pytest.approx(100 * sum(forget) / len(forget))
+    mia_fm = [r["loss"] for r in recs if r["kind"] == "mia" and r["set"] == "fm"]
+    assert run["summary"]["mia_fm"] == pytest.approx(100 * sum(mia_fm) / len(mia_fm))
+    assert "[eval Stephen King]" in proc.stderr      # progress is shown
+
+
+def test_same_config_twice_gives_identical_summary_and_is_skipped(tmp_path, lm):
+    a = run_eval("smollm2-135m-instruct", "mini", [4], out=tmp_path / "a", cfg=CFG, lm=lm, log=lambda m: None)
+    b = run_eval("smollm2-135m-instruct", "mini", [4], out=tmp_path / "b", cfg=CFG, lm=lm, log=lambda m: None)
+    assert (a / "summary.json").read_bytes() == (b / "summary.json").read_bytes()
+    assert (a / "records.jsonl").read_bytes() == (b / "records.jsonl").read_bytes()
+    stamp = (a / "summary.json").stat().st_mtime_ns
+    seen = []
+    again = run_eval("smollm2-135m-instruct", "mini", [4], out=tmp_path / "a", cfg=CFG, lm=lm, log=seen.append)
+    assert again == a and (a / "summary.json").stat().st_mtime_ns == stamp and "skipped" in seen[0]
+
+
+def test_prefix_reuse_changes_no_answer(lm):
+    t = load_targets("mini", [1])[0]
+    prompts = [triviaqa_prompt(lm.tokenizer, it, lm.chat) for it in t.utility.triviaqa[:8]]
+    with_prefix = greedy_generate(lm.model, lm.tokenizer, prompts, 30, batch_size=4, reuse_prefix=True)
+    without = greedy_generate(lm.model, lm.tokenizer, prompts, 30, batch_size=4, reuse_prefix=False)
+    assert with_prefix == without
+    items = [it for it in t.utility.mmlu if it["task"] == t.utility.mmlu[0]["task"]]
+    mp = [mmlu_prompt(lm.tokenizer, it, lm.chat) for it in items]
+    a = next_token_logits(lm.model, lm.tokenizer, mp, batch_size=3, reuse_prefix=True)
+    b = next_token_logits(lm.model, lm.tokenizer, mp, batch_size=3, reuse_prefix=False)
+    assert torch.allclose(a, b, atol=1e-3)
