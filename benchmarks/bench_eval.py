@@ -3,8 +3,8 @@
 Evaluates one mini target (all probes, MIA, the five utility sets) with SmolLM2 three times, each in
 its own process so peak memory is its own:
 
-* ``ours``: batch 16, prompts sorted by length, finished rows leave the batch, shared few-shot
-  prefix computed once;
+* ``ours``: batch 32 (capped by a token budget), prompts sorted by length, finished rows leave the
+  batch, each few-shot prefix computed once;
 * ``official``: batch 16 in file order, a batch runs until every row has stopped, no prefix reuse
   (the official code's loop);
 * ``naive``: batch 1, no prefix reuse.
@@ -26,7 +26,7 @@ import tempfile
 import time
 
 MODES = {
-    "ours": dict(batch_size=16, sort_by_length=True, prune_finished=True, reuse_prefix=True),
+    "ours": dict(batch_size=32, sort_by_length=True, prune_finished=True, reuse_prefix=True),
     "official": dict(batch_size=16, sort_by_length=False, prune_finished=False, reuse_prefix=False),
     "naive": dict(batch_size=1, sort_by_length=False, prune_finished=False, reuse_prefix=False),
 }
@@ -93,12 +93,14 @@ def main() -> int:
             diffs = []
             for r in runs[other]["records"]:
                 b = base[(r["kind"], r["id"])]
-                if r["prediction"] != b["prediction"] or abs(r["score"] - b["score"]) > 1e-6:
+                if r["prediction"] != b["prediction"] or abs(r["score"] - b["score"]) > 1e-4:
                     diffs.append((r["kind"], r["id"], b["prediction"][:60], r["prediction"][:60], b["score"], r["score"]))
-            same = all(abs(runs[other]["summary"][k] - runs["ours"]["summary"][k]) < 1e-6
-                       for k in runs["ours"]["summary"] if runs["ours"]["summary"][k] == runs["ours"]["summary"][k])
+            gaps = [abs(runs[other]["summary"][k] - runs["ours"]["summary"][k]) for k in runs["ours"]["summary"]
+                    if runs["ours"]["summary"][k] == runs["ours"]["summary"][k]]
             report[f"differences_vs_{other}"] = diffs
-            print(f"outputs differing from {other}: {len(diffs)}; summaries identical: {same}")
+            report[f"max_summary_gap_vs_{other}"] = max(gaps)
+            # MIA losses are float sums over differently padded batches: they agree to ~1e-5, not bit for bit
+            print(f"outputs differing from {other}: {len(diffs)}; largest summary difference: {max(gaps):.2g} (x100 scale)")
             for d in diffs:
                 print(f"  {d[0]} {d[1]}: ours {d[2]!r} ({d[4]:.2f}) vs {other} {d[3]!r} ({d[5]:.2f})")
     if args.json:

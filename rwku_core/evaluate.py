@@ -33,7 +33,7 @@ LETTERS = ["A", "B", "C", "D"]
 @dataclass
 class EvalConfig:
     probes: str = "known"        # "known": the probes the original model answers (paper); "all"
-    batch_size: int = 16         # generation / scoring batch
+    batch_size: int = 32         # generation / scoring batch (also capped by a token budget)
     mia: bool = True             # membership inference on FM/RM passages
     utility: bool = True         # the five utility tasks
     utility_limit: int | None = None   # evaluate only the first N items of each utility set (smoke runs)
@@ -122,18 +122,16 @@ def mmlu_choice(logits_row, letter_ids: list[int]) -> int:
 def eval_mmlu(lm, target, items, instr, cfg) -> list[dict]:
     tok = lm.tokenizer
     letter_ids = [tok.encode(" " + x, add_special_tokens=False)[-1] for x in LETTERS]
+    prompts = [mmlu_prompt(tok, it, lm.chat, instr) for it in items]
+    # each subject's 5-shot block is one shared prefix, computed once
+    logits = next_token_logits(lm.model, tok, prompts, cfg.batch_size, cfg.reuse_prefix, cfg.sort_by_length,
+                               groups=[it["task"] for it in items])
     recs = []
-    by_task: dict[str, list[dict]] = {}
-    for it in items:
-        by_task.setdefault(it["task"], []).append(it)
-    for task, group in by_task.items():   # one shared 5-shot prefix per subject
-        prompts = [mmlu_prompt(tok, it, lm.chat, instr) for it in group]
-        logits = next_token_logits(lm.model, tok, prompts, cfg.batch_size, cfg.reuse_prefix, cfg.sort_by_length)
-        for it, prompt, row in zip(group, prompts, logits):
-            pred = mmlu_choice(row, letter_ids)
-            recs.append({"target": target.name, "set": "utility", "kind": "mmlu", "attack": None,
-                         "id": f"mmlu_{task}_{len(recs)}", "prompt": prompt, "prediction": LETTERS[pred],
-                         "gold": LETTERS[it["answer"]], "score": float(pred == it["answer"])})
+    for j, (it, prompt, row) in enumerate(zip(items, prompts, logits)):
+        pred = mmlu_choice(row, letter_ids)
+        recs.append({"target": target.name, "set": "utility", "kind": "mmlu", "attack": None,
+                     "id": f"mmlu_{it['task']}_{j}", "prompt": prompt, "prediction": LETTERS[pred],
+                     "gold": LETTERS[it["answer"]], "score": float(pred == it["answer"])})
     return recs
 
 
@@ -144,20 +142,17 @@ def bbh_prompt(tokenizer, item, chat, instr=None) -> str:
 
 
 def eval_bbh(lm, target, items, instr, cfg) -> list[dict]:
+    prompts = [bbh_prompt(lm.tokenizer, it, lm.chat, instr) for it in items]
+    # each task's 3-shot chain-of-thought block is one shared prefix; stopping right after
+    # "the answer is ...." leaves the extracted answer unchanged
+    outs = _generate(lm, prompts, cfg, cfg.long_new_tokens, reuse_prefix=True, stop_at_newline=False,
+                     stop_pattern=r"[tT]he answer is .*?\.|\n\nQ:", groups=[it["task"] for it in items])
     recs = []
-    by_task: dict[str, list[dict]] = {}
-    for it in items:
-        by_task.setdefault(it["task"], []).append(it)
-    for task, group in by_task.items():
-        prompts = [bbh_prompt(lm.tokenizer, it, lm.chat, instr) for it in group]
-        # stopping right after "the answer is ...." leaves the extracted answer unchanged
-        outs = _generate(lm, prompts, cfg, cfg.long_new_tokens, reuse_prefix=True, stop_at_newline=False,
-                         stop_pattern=r"[tT]he answer is .*?\.|\n\nQ:")
-        for it, prompt, out in zip(group, prompts, outs):
-            pred = metrics.extract_bbh_answer(out.split("\n\nQ:")[0])
-            recs.append({"target": target.name, "set": "utility", "kind": "bbh", "attack": None,
-                         "id": f"bbh_{task}_{len(recs)}", "prompt": prompt, "prediction": out, "gold": it["answer"],
-                         "score": metrics.exact_match(pred, [it["answer"]])})
+    for j, (it, prompt, out) in enumerate(zip(items, prompts, outs)):
+        pred = metrics.extract_bbh_answer(out.split("\n\nQ:")[0])
+        recs.append({"target": target.name, "set": "utility", "kind": "bbh", "attack": None,
+                     "id": f"bbh_{it['task']}_{j}", "prompt": prompt, "prediction": out, "gold": it["answer"],
+                     "score": metrics.exact_match(pred, [it["answer"]])})
     return recs
 
 
@@ -248,9 +243,13 @@ def summarize(records: list[dict]) -> dict:
 
 
 def evaluate_target(lm, target: Target, known: set[str] | None = None, intervention: Intervention | None = None,
-                    cfg: EvalConfig | None = None, progress=None) -> tuple[dict, list[dict]]:
+                    cfg: EvalConfig | None = None, progress=None, utility_cache: dict | None = None) -> tuple[dict, list[dict]]:
     """Evaluate one target. ``known``: the probe ids the original model answers (used when
-    ``cfg.probes == "known"``; None keeps all probes)."""
+    ``cfg.probes == "known"``; None keeps all probes).
+
+    ``utility_cache``: pass the same dict for several targets evaluated with the SAME, unchanged
+    model: a utility set whose prompts are identical (the mini set shares its utility items) is then
+    scored once. Never share it across models or training steps."""
     cfg = cfg or EvalConfig()
     intervention = intervention or Intervention()
     instr = intervention.instruction(target)
@@ -265,8 +264,16 @@ def evaluate_target(lm, target: Target, known: set[str] | None = None, intervent
         if cfg.utility:
             for key, (field, fn) in UTILITY.items():
                 items = getattr(target.utility, field)[: cfg.utility_limit]
-                if items:
-                    records += fn(lm, target, items, instr, cfg)
+                if not items:
+                    continue
+                cache_key = (key, instr, json.dumps(items, sort_keys=True, ensure_ascii=False))
+                if utility_cache is not None and cache_key in utility_cache:
+                    recs = [{**r, "target": target.name} for r in utility_cache[cache_key]]
+                else:
+                    recs = fn(lm, target, items, instr, cfg)
+                    if utility_cache is not None:
+                        utility_cache[cache_key] = recs
+                records += recs
     return summarize(records), records
 
 

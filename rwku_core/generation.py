@@ -92,8 +92,42 @@ class _Prefix:
         return cache
 
 
-def _first_pass(model, rows: list[list[int]], pad: int, device, prefix: _Prefix | None):
-    """Run the (suffix) tokens of a batch; returns logits, cache, attention mask, positions, widths."""
+def _mixable(cache) -> bool:
+    """Rows with different prefixes can share a batch when every cache layer is a plain
+    (non-sliding) dynamic layer: their KV tensors are then left-padded and stacked."""
+    return all(type(layer).__name__ == "DynamicLayer" for layer in getattr(cache, "layers", [None]))
+
+
+def _stacked_cache(model, prefixes: list[_Prefix | None]):
+    """One cache for a batch whose rows start with different prefixes: each row's prefix KV is
+    left-padded to the longest; returns the cache and the prefix part of the attention mask."""
+    width = max(p.length if p else 0 for p in prefixes)
+    cache = _new_cache(model)
+    any_pre = next(p for p in prefixes if p)
+    n_layers = len(any_pre.cache.layers)
+    for li in range(n_layers):
+        ks, vs = [], []
+        ref = any_pre.cache.layers[li]
+        for p in prefixes:
+            if p:
+                k, v = p.cache.layers[li].keys, p.cache.layers[li].values
+            else:
+                k = ref.keys.new_zeros((1, *ref.keys.shape[1:2], 0, ref.keys.shape[-1]))
+                v = ref.values.new_zeros((1, *ref.values.shape[1:2], 0, ref.values.shape[-1]))
+            pad = width - k.shape[-2]
+            ks.append(torch.nn.functional.pad(k, (0, 0, pad, 0)))
+            vs.append(torch.nn.functional.pad(v, (0, 0, pad, 0)))
+        cache.update(torch.cat(ks), torch.cat(vs), li)
+    mask = torch.zeros((len(prefixes), width), dtype=torch.long)
+    for r, p in enumerate(prefixes):
+        if p:
+            mask[r, width - p.length:] = 1
+    return cache, mask
+
+
+def _first_pass(model, rows: list[list[int]], pad: int, device, prefixes: list[_Prefix | None]):
+    """Run the (suffix) tokens of a batch after each row's prefix; returns logits, cache, the
+    attention mask over prefix + suffix, and the suffix positions."""
     width = max(len(r) for r in rows)
     ids = torch.full((len(rows), width), pad, dtype=torch.long)
     attn = torch.zeros((len(rows), width), dtype=torch.long)
@@ -101,50 +135,94 @@ def _first_pass(model, rows: list[list[int]], pad: int, device, prefix: _Prefix 
         ids[r, width - len(toks):] = torch.tensor(toks)
         attn[r, width - len(toks):] = 1
     ids, attn = ids.to(device), attn.to(device)
-    offset = prefix.length if prefix else 0
-    pos = (attn.cumsum(-1) - 1).clamp(min=0) + offset
-    if prefix:
-        cache = prefix.for_batch(len(rows))
-        full_attn = torch.cat([attn.new_ones((len(rows), prefix.length)), attn], dim=1)
-    else:
+    offsets = torch.tensor([p.length if p else 0 for p in prefixes], device=device)
+    pos = (attn.cumsum(-1) - 1).clamp(min=0) + offsets[:, None]
+    if all(p is None for p in prefixes):
         cache, full_attn = _new_cache(model), attn
+    elif all(p is prefixes[0] for p in prefixes):
+        cache = prefixes[0].for_batch(len(rows))
+        full_attn = torch.cat([attn.new_ones((len(rows), prefixes[0].length)), attn], dim=1)
+    else:
+        cache, pre_mask = _stacked_cache(model, prefixes)
+        full_attn = torch.cat([pre_mask.to(device), attn], dim=1)
     out = model(input_ids=ids, attention_mask=full_attn, position_ids=pos, past_key_values=cache, use_cache=True)
     return out.logits, cache, full_attn, pos
 
 
-def _plan(tokenizer, model, prompts, reuse_prefix, sort_by_length):
+def _plan(tokenizer, model, prompts, reuse_prefix, sort_by_length, groups=None, limits=None):
+    """Encode prompts, compute the shared prefix of each group once, and order the rows.
+    Returns (suffix ids, per-row prefix, order, batch boundaries allowed?, pad id, device)."""
     encoded = encode_prompts(tokenizer, prompts)
     device = next(model.parameters()).device
-    prefix = None
+    prefixes: list[_Prefix | None] = [None] * len(prompts)
+    groups = list(groups) if groups is not None else [0] * len(prompts)
     if reuse_prefix:
-        n = shared_prefix_length(encoded)
-        if n >= MIN_SHARED_PREFIX:
-            prefix = _Prefix(model, encoded[0][:n], device)
-            encoded = [e[n:] for e in encoded]
-    order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i])) if sort_by_length else list(range(len(prompts)))
+        for g in dict.fromkeys(groups):
+            idx = [i for i, x in enumerate(groups) if x == g]
+            n = shared_prefix_length([encoded[i] for i in idx])
+            if limits is not None:     # e.g. a scored continuation must stay outside the prefix
+                n = min([n] + [limits[i] for i in idx])
+            if n >= MIN_SHARED_PREFIX:
+                pre = _Prefix(model, encoded[idx[0]][:n], device)
+                for i in idx:
+                    prefixes[i], encoded[i] = pre, encoded[i][n:]
+    distinct = {id(p) for p in prefixes}
+    mixable = len(distinct) == 1 or _mixable(next(p for p in prefixes if p).cache)
+    if sort_by_length:
+        key = (lambda i: -len(encoded[i])) if mixable else (lambda i: (id(prefixes[i]), -len(encoded[i])))
+        order = sorted(range(len(prompts)), key=key)
+    else:
+        order = list(range(len(prompts)))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    return encoded, prefix, order, pad, device
+    return encoded, prefixes, order, mixable, pad, device
+
+
+def _batches(order, prefixes, batch_size, mixable, encoded=None, max_new_tokens=0, token_budget=None):
+    """Consecutive slices of ``order``; a slice never mixes prefixes unless the cache allows it, and
+    holds at most ``token_budget`` prompt+generation tokens (bounds KV-cache memory)."""
+    batch = []
+    for i in order:
+        if batch:
+            full = len(batch) >= batch_size
+            mixed = not mixable and prefixes[i] is not prefixes[batch[0]]
+            size = 0
+            if token_budget and encoded is not None:
+                longest = max(len(encoded[j]) + (prefixes[j].length if prefixes[j] else 0) for j in batch + [i])
+                size = (len(batch) + 1) * (longest + max_new_tokens)
+            if full or mixed or (token_budget and size > token_budget):
+                yield batch
+                batch = []
+        batch.append(i)
+    if batch:
+        yield batch
+
+
+TOKEN_BUDGET = 40_000   # prompt+generated tokens per batch: bounds KV-cache memory (~1.8 GB for SmolLM2)
 
 
 @torch.no_grad()
-def greedy_generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 30, batch_size: int = 16,
+def greedy_generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 30, batch_size: int = 32,
                     stop_at_newline: bool = True, stop_pattern: str | None = None, sort_by_length: bool = True,
-                    prune_finished: bool = True, reuse_prefix: bool = True, progress=None) -> list[str]:
+                    prune_finished: bool = True, reuse_prefix: bool = True, groups=None, progress=None) -> list[str]:
     """Greedy continuations of ``prompts`` (already formatted).
 
     ``stop_at_newline``: stop at the first token containing a newline and return the text before it.
     ``stop_pattern``: a regular expression; a row stops once its text matches (e.g. BBH's
     "the answer is ...."), which does not change what is extracted from it.
-    ``sort_by_length=False, prune_finished=False, reuse_prefix=False`` is the official loop
+    ``groups``: one label per prompt (e.g. the MMLU subject); each group's shared prefix is computed
+    once. ``sort_by_length=False, prune_finished=False, reuse_prefix=False`` is the official loop
     (batches in file order, each batch runs until every row has stopped).
     """
     stops = stop_token_ids(tokenizer, stop_at_newline)
     pattern = re.compile(stop_pattern) if stop_pattern else None
-    encoded, prefix, order, pad, device = _plan(tokenizer, model, prompts, reuse_prefix, sort_by_length)
+    encoded, prefixes, order, mixable, pad, device = _plan(tokenizer, model, prompts, reuse_prefix,
+                                                           sort_by_length, groups)
+    budget = TOKEN_BUDGET if sort_by_length else None
     outputs: list[list[int]] = [[] for _ in prompts]
-    for start in range(0, len(order), batch_size):
-        active = order[start:start + batch_size]    # original indices of the rows still running
-        logits, cache, attn, pos = _first_pass(model, [encoded[i] for i in active], pad, device, prefix)
+    for active in _batches(order, prefixes, batch_size, mixable, encoded, max_new_tokens, budget):
+        n_rows = len(active)
+        logits, cache, attn, pos = _first_pass(model, [encoded[i] for i in active], pad, device,
+                                               [prefixes[i] for i in active])
         logits, last_pos = logits[:, -1], pos[:, -1]
         done = [False] * len(active)
         for step in range(max_new_tokens):
@@ -173,11 +251,11 @@ def greedy_generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 
             logits = model(input_ids=nxt[:, None], attention_mask=attn, position_ids=last_pos[:, None],
                            past_key_values=cache, use_cache=True).logits[:, -1]
         if progress is not None:
-            progress(min(batch_size, len(order) - start))
+            progress(n_rows)
+    keep_ids = _newline_ids(tokenizer, stops)
     texts = []
     for toks in outputs:
-        text = tokenizer.decode([t for t in toks if t not in stops or t in _newline_ids(tokenizer, stops)],
-                                skip_special_tokens=True)
+        text = tokenizer.decode([t for t in toks if t not in stops or t in keep_ids], skip_special_tokens=True)
         texts.append(text.split("\n")[0].strip() if stop_at_newline else text.strip())
     return texts
 
@@ -189,45 +267,37 @@ def _newline_ids(tokenizer, stops) -> frozenset:
 
 
 @torch.no_grad()
-def next_token_logits(model, tokenizer, prompts: list[str], batch_size: int = 16, reuse_prefix: bool = True,
-                      sort_by_length: bool = True) -> torch.Tensor:
+def next_token_logits(model, tokenizer, prompts: list[str], batch_size: int = 32, reuse_prefix: bool = True,
+                      sort_by_length: bool = True, groups=None) -> torch.Tensor:
     """(len(prompts), vocab) logits of the token after each prompt (MMLU letter scoring)."""
-    encoded, prefix, order, pad, device = _plan(tokenizer, model, prompts, reuse_prefix, sort_by_length)
+    encoded, prefixes, order, mixable, pad, device = _plan(tokenizer, model, prompts, reuse_prefix,
+                                                           sort_by_length, groups)
     out = [None] * len(prompts)
-    for start in range(0, len(order), batch_size):
-        rows = order[start:start + batch_size]
-        logits, *_ = _first_pass(model, [encoded[i] for i in rows], pad, device, prefix)
+    for rows in _batches(order, prefixes, batch_size, mixable, encoded, 0, TOKEN_BUDGET if sort_by_length else None):
+        logits, *_ = _first_pass(model, [encoded[i] for i in rows], pad, device, [prefixes[i] for i in rows])
         for r, i in enumerate(rows):
             out[i] = logits[r, -1].float().cpu()
     return torch.stack(out)
 
 
 @torch.no_grad()
-def continuation_logprobs(model, tokenizer, prompts: list[str], continuations: list[str], batch_size: int = 16,
-                          reuse_prefix: bool = True) -> list[float]:
+def continuation_logprobs(model, tokenizer, prompts: list[str], continuations: list[str], batch_size: int = 32,
+                          reuse_prefix: bool = True, groups=None) -> list[float]:
     """Summed log-probability of each continuation given its prompt (TruthfulQA MC scoring).
     The boundary is the prompt's own token count, as in the official scorer."""
-    encoded_prompts = encode_prompts(tokenizer, prompts)
-    full = encode_prompts(tokenizer, [p + c for p, c in zip(prompts, continuations)])
-    n_cont = [len(f) - len(p) for f, p in zip(full, encoded_prompts)]
-    device = next(model.parameters()).device
-    prefix = None
-    if reuse_prefix:
-        n = min(shared_prefix_length(full), min(len(p) for p in encoded_prompts) - 1)
-        if n >= MIN_SHARED_PREFIX:
-            prefix = _Prefix(model, full[0][:n], device)
-            full = [f[n:] for f in full]
-    order = sorted(range(len(full)), key=lambda i: -len(full[i]))
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    scores = [0.0] * len(full)
-    for start in range(0, len(order), batch_size):
-        rows = order[start:start + batch_size]
-        logits, *_ = _first_pass(model, [full[i] for i in rows], pad, device, prefix)
+    n_prompt = [len(e) for e in encode_prompts(tokenizer, prompts)]
+    full_text = [p + c for p, c in zip(prompts, continuations)]
+    encoded, prefixes, order, mixable, pad, device = _plan(tokenizer, model, full_text, reuse_prefix, True, groups,
+                                                           limits=[n - 1 for n in n_prompt])
+    n_cont = [len(e) + (p.length if p else 0) - n for e, p, n in zip(encoded, prefixes, n_prompt)]
+    scores = [0.0] * len(full_text)
+    for rows in _batches(order, prefixes, batch_size, mixable, encoded, 0, TOKEN_BUDGET):
+        logits, *_ = _first_pass(model, [encoded[i] for i in rows], pad, device, [prefixes[i] for i in rows])
         logp = torch.log_softmax(logits.float(), dim=-1)
         width = logits.shape[1]
         for r, i in enumerate(rows):
             k = n_cont[i]
-            targets = torch.tensor(full[i][-k:], device=device)
+            targets = torch.tensor(encoded[i][-k:], device=device)
             # logits at position t predict token t+1; the last k tokens sit at width-k .. width-1
             pred = logp[r, width - k - 1: width - 1]
             scores[i] = float(pred.gather(-1, targets[:, None]).sum())

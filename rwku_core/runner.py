@@ -54,12 +54,13 @@ def run_eval(model: str, data, targets=None, out="results", cfg: EvalConfig | No
     lm = lm or load_model(model, device=device)
     known = filtering.known_probe_ids(lm, chosen) if cfg.probes == "known" else {}
     per_target, records = {}, []
+    utility_cache: dict = {}     # the model does not change during an evaluation run
     for t in chosen:
         done = None if overwrite else results.load_partial(path, t.slug)
         if done is None:
             n = len(t.forget + t.neighbor) if cfg.probes == "all" else len(known.get(t.name, ()))
             summary, recs = evaluate_target(lm, t, known.get(t.name), intervention, cfg,
-                                            progress=Progress(f"eval {t.name}", n))
+                                            progress=Progress(f"eval {t.name}", n), utility_cache=utility_cache)
             done = {"summary": summary, "records": recs}
             results.save_partial(path, t.slug, done)
         per_target[t.name] = done["summary"]

@@ -73,3 +73,21 @@ def test_prefix_reuse_changes_no_answer(lm):
     a = next_token_logits(lm.model, lm.tokenizer, mp, batch_size=3, reuse_prefix=True)
     b = next_token_logits(lm.model, lm.tokenizer, mp, batch_size=3, reuse_prefix=False)
     assert torch.allclose(a, b, atol=1e-3)
+
+
+def test_mixed_prefix_batches_change_no_answer(lm):
+    """Rows with different few-shot prefixes (MMLU subjects, BBH tasks) share a batch through a
+    left-padded stacked KV cache; scores and generations equal the plain computation."""
+    from rwku_core.evaluate import bbh_prompt
+    t = load_targets("mini", [1])[0]
+    items = t.utility.mmlu[::3]                           # several subjects
+    assert len({it["task"] for it in items}) >= 3
+    mp = [mmlu_prompt(lm.tokenizer, it, lm.chat) for it in items]
+    a = next_token_logits(lm.model, lm.tokenizer, mp, batch_size=32, groups=[it["task"] for it in items])
+    b = next_token_logits(lm.model, lm.tokenizer, mp, batch_size=32, reuse_prefix=False)
+    assert torch.allclose(a, b, atol=1e-3)
+    bbh = t.utility.bbh[::4]
+    bp = [bbh_prompt(lm.tokenizer, it, lm.chat) for it in bbh]
+    kw = dict(max_new_tokens=40, batch_size=32, stop_at_newline=False)
+    assert greedy_generate(lm.model, lm.tokenizer, bp, groups=[it["task"] for it in bbh], **kw) == \
+        greedy_generate(lm.model, lm.tokenizer, bp, reuse_prefix=False, **kw)

@@ -1,0 +1,201 @@
+"""Unlearning methods: each loss against a value computed by hand on a tiny model with fixed weights,
+what each training mode may change, frozen references, RepE with alpha 0, and reproducibility."""
+import copy
+import math
+
+import pytest
+import torch
+
+from rwku_core.methods import REGISTRY, get_method
+from rwku_core.methods.common import chat_example, collate, lm_example
+from rwku_core.models import LoadedModel, cache_dir
+from rwku_core.train import TrainConfig, lr_at, parse_mode, prepare_model, unlearn
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+    from rwku_core.models import load_model
+    load_model("smollm2-135m-instruct")                 # makes sure the cached tokenizer exists
+    tok = AutoTokenizer.from_pretrained(cache_dir() / "models" / "smollm2-135m-instruct")
+    tok.padding_side = "left"
+    return tok
+
+
+def tiny_model(vocab, seed=0, layers=4):
+    from transformers import LlamaConfig, LlamaForCausalLM
+    torch.manual_seed(seed)
+    cfg = LlamaConfig(vocab_size=vocab, hidden_size=16, intermediate_size=32, num_hidden_layers=layers,
+                      num_attention_heads=2, num_key_value_heads=2, tie_word_embeddings=False)
+    return LlamaForCausalLM(cfg).eval()
+
+
+@pytest.fixture
+def tiny(tokenizer, tmp_path, monkeypatch):
+    monkeypatch.setenv("RWKU_CACHE", str(tmp_path))      # corpora written by the tiny model stay here
+    return LoadedModel(tiny_model(len(tokenizer)), tokenizer, "tiny", chat=True, source="local")
+
+
+def seq_logprob_by_hand(model, ids, labels):
+    """Sum over target positions of log softmax(logits)[label], one example, plain Python."""
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).logits[0].double().tolist()
+    total = 0.0
+    for t in range(1, len(ids)):
+        if labels[t] == -100:
+            continue
+        row = logits[t - 1]
+        m = max(row)
+        total += row[ids[t]] - (m + math.log(sum(math.exp(v - m) for v in row)))
+    return total
+
+
+def n_targets(labels):
+    return sum(1 for x in labels[1:] if x != -100)
+
+
+TEXTS = ["Stephen King wrote many horror novels in Maine.", "He was born in Portland."]
+
+
+def test_ga_loss_by_hand(tiny):
+    ex = [lm_example(tiny.tokenizer, t, 512) for t in TEXTS]
+    batch = {"forget": collate(ex, tiny.tokenizer.pad_token_id)}
+    got = float(get_method("ga").loss(tiny.model, None, batch, {}))
+    total = sum(seq_logprob_by_hand(tiny.model, e["input_ids"], e["labels"]) for e in ex)
+    count = sum(n_targets(e["labels"]) for e in ex)
+    assert got == pytest.approx(total / count, abs=1e-4)          # -(-mean NLL) = mean log-prob
+    assert get_method("ga_star").loss is get_method("ga").loss
+
+
+def test_npo_loss_by_hand(tiny):
+    ref = tiny_model(len(tiny.tokenizer), seed=1)
+    ex = [lm_example(tiny.tokenizer, t, 512) for t in TEXTS]
+    batch = {"forget": collate(ex, tiny.tokenizer.pad_token_id)}
+    beta = 0.2
+    got = float(get_method("npo").loss(tiny.model, ref, batch, {"beta": beta}))
+    vals = []
+    for e in ex:
+        d = seq_logprob_by_hand(tiny.model, e["input_ids"], e["labels"]) - seq_logprob_by_hand(ref, e["input_ids"], e["labels"])
+        vals.append(-(2 / beta) * math.log(1 / (1 + math.exp(beta * d))))   # log sigmoid(-beta d)
+    assert got == pytest.approx(sum(vals) / len(vals), abs=1e-4)
+
+
+def test_dpo_loss_by_hand(tiny):
+    ref = tiny_model(len(tiny.tokenizer), seed=2)
+    prompt = "Please write a short biography of Stephen King."
+    chosen = [chat_example(tiny, prompt, "He was a baker in Lisbon.", 512), chat_example(tiny, prompt, "A painter.", 512)]
+    rejected = [chat_example(tiny, prompt, "He writes horror novels.", 512), chat_example(tiny, prompt, "An author from Maine.", 512)]
+    pad = tiny.tokenizer.pad_token_id
+    batch = {"chosen": collate(chosen, pad), "rejected": collate(rejected, pad)}
+    beta = 0.1
+    got = float(get_method("dpo").loss(tiny.model, ref, batch, {"beta": beta}))
+    vals = []
+    for c, r in zip(chosen, rejected):
+        lp = lambda m, e: seq_logprob_by_hand(m, e["input_ids"], e["labels"])  # noqa: E731
+        z = beta * ((lp(tiny.model, c) - lp(ref, c)) - (lp(tiny.model, r) - lp(ref, r)))
+        vals.append(-math.log(1 / (1 + math.exp(-z))))
+    assert got == pytest.approx(sum(vals) / len(vals), abs=1e-4)
+
+
+def test_rt_loss_only_on_the_refusal(tiny):
+    ex = chat_example(tiny, "Where was Stephen King born?", "I don't know.", 512)
+    n = n_targets(ex["labels"])
+    refusal_ids = tiny.tokenizer("I don't know." + tiny.tokenizer.eos_token, add_special_tokens=False).input_ids
+    assert n == len(refusal_ids) and ex["input_ids"][-n:] == refusal_ids
+    batch = {"forget": collate([ex], tiny.tokenizer.pad_token_id)}
+    got = float(get_method("rt").loss(tiny.model, None, batch, {}))
+    assert got == pytest.approx(-seq_logprob_by_hand(tiny.model, ex["input_ids"], ex["labels"]) / n, abs=1e-4)
+
+
+def _snapshot(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+CFG = dict(lr=1e-2, epochs=1, batch_size=2, warmup_steps=1, corpus_size=2, max_length=64)
+
+
+def test_lora_leaves_base_weights_untouched(tiny):
+    before = _snapshot(tiny.model)
+    unlearn(tiny, [_target()], "ga", TrainConfig(mode="lora", **CFG), log=lambda m: None)
+    after = {k.replace("base_model.model.", "").replace(".base_layer", ""): v
+             for k, v in tiny.model.state_dict().items() if "lora_" not in k}
+    assert set(before) == set(after)
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    lora_b = [v for k, v in tiny.model.state_dict().items() if "lora_B" in k]
+    assert lora_b and any(v.abs().sum() > 0 for v in lora_b)   # the adapters did train (B starts at 0)
+
+
+def test_layer_window_trains_only_its_layers(tiny):
+    before = _snapshot(tiny.model)
+    unlearn(tiny, [_target()], "ga", TrainConfig(mode="layers:1-2", **CFG), log=lambda m: None)
+    after = _snapshot(tiny.model)
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith(("model.layers.1.", "model.layers.2.")) for k in changed), changed
+    assert any(k.startswith("model.layers.1.") for k in changed) and any(k.startswith("model.layers.2.") for k in changed)
+
+
+@pytest.mark.parametrize("method", ["npo", "dpo"])
+def test_reference_model_stays_frozen(tiny, method, monkeypatch):
+    import rwku_core.train as train
+    refs = []
+    real = copy.deepcopy
+
+    def spy(obj, *a, **k):
+        out = real(obj, *a, **k)
+        if obj is tiny.model:
+            refs.append((out, _snapshot(out)))
+        return out
+    monkeypatch.setattr(train.copy, "deepcopy", spy)
+    before = _snapshot(tiny.model)
+    unlearn(tiny, [_target()], method, TrainConfig(mode="full", **CFG), log=lambda m: None)
+    (ref, ref_before), = refs
+    assert all(not p.requires_grad for p in ref.parameters())
+    assert all(torch.equal(v, ref.state_dict()[k]) for k, v in ref_before.items())
+    assert any(not torch.equal(v, tiny.model.state_dict()[k]) for k, v in before.items())   # the policy moved
+
+
+def test_repe_alpha_zero_changes_nothing_and_alpha_one_does(tiny):
+    from rwku_core.methods.repe import RepE
+    t = _target()
+    ids = tiny.tokenizer("Who is Stephen King?", return_tensors="pt").input_ids
+    with torch.no_grad():
+        plain = tiny.model(ids).logits
+        with RepE(tiny, alpha=0.0).context(tiny.model, t):
+            zero = tiny.model(ids).logits
+        with RepE(tiny, alpha=1.0).context(tiny.model, t):
+            one = tiny.model(ids).logits
+        after = tiny.model(ids).logits
+    assert torch.equal(plain, zero) and torch.equal(plain, after)     # hooks removed on exit
+    assert not torch.allclose(plain, one)
+
+
+def test_registry_and_modes():
+    assert set(REGISTRY) == {"icu", "repe", "ga", "ga_star", "dpo", "npo", "rt"}
+    with pytest.raises(ValueError, match="valid methods: icu, repe, ga"):
+        get_method("unlearn_everything")
+    with pytest.raises(ValueError, match="valid modes: full, lora, layers:A-B"):
+        parse_mode("half", 30)
+    with pytest.raises(ValueError, match="0 <= A <= B < 30"):
+        parse_mode("layers:28-31", 30)
+    assert parse_mode("layers:0-3", 30) == ("layers", (0, 3))
+
+
+def test_schedule_warmup_then_cosine():
+    assert lr_at(0, 100, 10, 1.0) == pytest.approx(0.1)
+    assert lr_at(9, 100, 10, 1.0) == pytest.approx(1.0)
+    assert lr_at(10, 100, 10, 1.0) == pytest.approx(1.0)
+    assert lr_at(55, 100, 10, 1.0) == pytest.approx(0.5)
+    assert lr_at(100, 100, 10, 1.0) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_nan_loss_is_recorded_as_collapse(tiny):
+    with torch.no_grad():
+        tiny.model.lm_head.weight[0, 0] = float("nan")
+    hist = unlearn(tiny, [_target()], "ga", TrainConfig(mode="full", **CFG), evaluate_epoch=lambda e: {"epoch": e},
+                   log=lambda m: None)
+    assert hist["collapsed"] and "non-finite loss" in hist["collapsed"] and hist["epochs"] == []
+
+
+def _target():
+    from rwku_core.data import load_targets
+    return load_targets("mini", [1])[0]
