@@ -141,12 +141,10 @@ def bbh_prompt(tokenizer, item, chat, instr=None) -> str:
     return wrap(tokenizer, _prefixed(instr, user), "A:" if chat else "\nA:", chat)
 
 
-def eval_bbh(lm, target, items, instr, cfg) -> list[dict]:
-    prompts = [bbh_prompt(lm.tokenizer, it, lm.chat, instr) for it in items]
-    # each task's 3-shot chain-of-thought block is one shared prefix; stopping right after
-    # "the answer is ...." leaves the extracted answer unchanged
-    outs = _generate(lm, prompts, cfg, cfg.long_new_tokens, reuse_prefix=True, stop_at_newline=False,
-                     stop_pattern=r"[tT]he answer is .*?\.|\n\nQ:", groups=[it["task"] for it in items])
+BBH_STOP = r"[tT]he answer is .*?\.|\n\nQ:"   # stopping here leaves the extracted answer unchanged
+
+
+def _bbh_records(target, items, prompts, outs) -> list[dict]:
     recs = []
     for j, (it, prompt, out) in enumerate(zip(items, prompts, outs)):
         pred = metrics.extract_bbh_answer(out.split("\n\nQ:")[0])
@@ -154,6 +152,14 @@ def eval_bbh(lm, target, items, instr, cfg) -> list[dict]:
                      "id": f"bbh_{it['task']}_{j}", "prompt": prompt, "prediction": out, "gold": it["answer"],
                      "score": metrics.exact_match(pred, [it["answer"]])})
     return recs
+
+
+def eval_bbh(lm, target, items, instr, cfg) -> list[dict]:
+    # each task's 3-shot chain-of-thought block is one shared prefix
+    prompts = [bbh_prompt(lm.tokenizer, it, lm.chat, instr) for it in items]
+    outs = _generate(lm, prompts, cfg, cfg.long_new_tokens, reuse_prefix=True, stop_at_newline=False,
+                     stop_pattern=BBH_STOP, groups=[it["task"] for it in items])
+    return _bbh_records(target, items, prompts, outs)
 
 
 def truthfulqa_prompt(tokenizer, item, chat, instr=None) -> str:
@@ -199,13 +205,31 @@ def eval_triviaqa(lm, target, items, instr, cfg) -> list[dict]:
             for j, (it, p, o) in enumerate(zip(items, prompts, outs))]
 
 
-def eval_fluency(lm, target, items, instr, cfg) -> list[dict]:
-    prompts = [wrap(lm.tokenizer, _prefixed(instr, f"Instruction: {it['instruction']}\n"), "" if lm.chat else "Response:",
-                    lm.chat) for it in items]
-    outs = _generate(lm, prompts, cfg, cfg.long_new_tokens, reuse_prefix=False, stop_at_newline=False)
+def fluency_prompt(tokenizer, item, chat, instr=None) -> str:
+    return wrap(tokenizer, _prefixed(instr, f"Instruction: {item['instruction']}\n"), "" if chat else "Response:", chat)
+
+
+def _fluency_records(target, prompts, outs) -> list[dict]:
     return [{"target": target.name, "set": "utility", "kind": "fluency", "attack": None, "id": f"fluency_{j}",
              "prompt": p, "prediction": o, "gold": "", "score": metrics.ngram_entropy(o)}
             for j, (p, o) in enumerate(zip(prompts, outs))]
+
+
+def eval_fluency(lm, target, items, instr, cfg) -> list[dict]:
+    prompts = [fluency_prompt(lm.tokenizer, it, lm.chat, instr) for it in items]
+    outs = _generate(lm, prompts, cfg, cfg.long_new_tokens, reuse_prefix=False, stop_at_newline=False)
+    return _fluency_records(target, prompts, outs)
+
+
+def eval_bbh_and_fluency(lm, target, bbh_items, flu_items, instr, cfg) -> tuple[list[dict], list[dict]]:
+    """Both long generations in one call: each row keeps its own stop rule, and the slow rows of
+    both tasks share decoding steps instead of running one task after the other."""
+    bp = [bbh_prompt(lm.tokenizer, it, lm.chat, instr) for it in bbh_items]
+    fp = [fluency_prompt(lm.tokenizer, it, lm.chat, instr) for it in flu_items]
+    outs = _generate(lm, bp + fp, cfg, cfg.long_new_tokens, reuse_prefix=True, stop_at_newline=False,
+                     stop_pattern=[BBH_STOP] * len(bp) + [None] * len(fp),
+                     groups=[it["task"] for it in bbh_items] + ["fluency"] * len(fp))
+    return _bbh_records(target, bbh_items, bp, outs[:len(bp)]), _fluency_records(target, fp, outs[len(bp):])
 
 
 UTILITY = {"gen": ("mmlu", eval_mmlu), "rea": ("bbh", eval_bbh), "tru": ("truthful", eval_truthfulqa),
@@ -242,6 +266,21 @@ def summarize(records: list[dict]) -> dict:
     return s
 
 
+def _utility(lm, target, instr, cfg, cache: dict) -> list[dict]:
+    items = {key: getattr(target.utility, field)[: cfg.utility_limit] for key, (field, _) in UTILITY.items()}
+    keys = {key: (key, instr, json.dumps(its, sort_keys=True, ensure_ascii=False)) for key, its in items.items()}
+    if items["rea"] and items["flu"] and keys["rea"] not in cache and keys["flu"] not in cache:
+        cache[keys["rea"]], cache[keys["flu"]] = eval_bbh_and_fluency(lm, target, items["rea"], items["flu"], instr, cfg)
+    records = []
+    for key, (_, fn) in UTILITY.items():
+        if not items[key]:
+            continue
+        if keys[key] not in cache:
+            cache[keys[key]] = fn(lm, target, items[key], instr, cfg)
+        records += [{**r, "target": target.name} for r in cache[keys[key]]]
+    return records
+
+
 def evaluate_target(lm, target: Target, known: set[str] | None = None, intervention: Intervention | None = None,
                     cfg: EvalConfig | None = None, progress=None, utility_cache: dict | None = None) -> tuple[dict, list[dict]]:
     """Evaluate one target. ``known``: the probe ids the original model answers (used when
@@ -262,18 +301,7 @@ def evaluate_target(lm, target: Target, known: set[str] | None = None, intervent
         if cfg.mia:
             records += eval_mia(lm, target, instr, cfg)
         if cfg.utility:
-            for key, (field, fn) in UTILITY.items():
-                items = getattr(target.utility, field)[: cfg.utility_limit]
-                if not items:
-                    continue
-                cache_key = (key, instr, json.dumps(items, sort_keys=True, ensure_ascii=False))
-                if utility_cache is not None and cache_key in utility_cache:
-                    recs = [{**r, "target": target.name} for r in utility_cache[cache_key]]
-                else:
-                    recs = fn(lm, target, items, instr, cfg)
-                    if utility_cache is not None:
-                        utility_cache[cache_key] = recs
-                records += recs
+            records += _utility(lm, target, instr, cfg, utility_cache if utility_cache is not None else {})
     return summarize(records), records
 
 

@@ -197,24 +197,27 @@ def _batches(order, prefixes, batch_size, mixable, encoded=None, max_new_tokens=
         yield batch
 
 
-TOKEN_BUDGET = 40_000   # prompt+generated tokens per batch: bounds KV-cache memory (~1.8 GB for SmolLM2)
+TOKEN_BUDGET = 24_000   # prompt+generated tokens per batch: bounds KV-cache memory (~1.1 GB for SmolLM2)
 
 
 @torch.no_grad()
 def greedy_generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 30, batch_size: int = 32,
-                    stop_at_newline: bool = True, stop_pattern: str | None = None, sort_by_length: bool = True,
+                    stop_at_newline: bool = True, stop_pattern=None, sort_by_length: bool = True,
                     prune_finished: bool = True, reuse_prefix: bool = True, groups=None, progress=None) -> list[str]:
     """Greedy continuations of ``prompts`` (already formatted).
 
     ``stop_at_newline``: stop at the first token containing a newline and return the text before it.
-    ``stop_pattern``: a regular expression; a row stops once its text matches (e.g. BBH's
-    "the answer is ...."), which does not change what is extracted from it.
+    ``stop_pattern``: a regular expression, or one per prompt (None for none); a row stops once its
+    text matches (e.g. BBH's "the answer is ...."), which does not change what is extracted from it.
     ``groups``: one label per prompt (e.g. the MMLU subject); each group's shared prefix is computed
     once. ``sort_by_length=False, prune_finished=False, reuse_prefix=False`` is the official loop
     (batches in file order, each batch runs until every row has stopped).
     """
     stops = stop_token_ids(tokenizer, stop_at_newline)
-    pattern = re.compile(stop_pattern) if stop_pattern else None
+    if isinstance(stop_pattern, (list, tuple)):
+        patterns = [re.compile(x) if x else None for x in stop_pattern]
+    else:
+        patterns = [re.compile(stop_pattern) if stop_pattern else None] * len(prompts)
     encoded, prefixes, order, mixable, pad, device = _plan(tokenizer, model, prompts, reuse_prefix,
                                                            sort_by_length, groups)
     budget = TOKEN_BUDGET if sort_by_length else None
@@ -233,7 +236,7 @@ def greedy_generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 
                     continue
                 i = active[r]
                 outputs[i].append(tok)
-                stopped = tok in stops or (pattern is not None and pattern.search(
+                stopped = tok in stops or (patterns[i] is not None and patterns[i].search(
                     tokenizer.decode(outputs[i], skip_special_tokens=True)) is not None)
                 if stopped:
                     done[r] = True

@@ -189,6 +189,8 @@ def test_schedule_warmup_then_cosine():
 
 
 def test_nan_loss_is_recorded_as_collapse(tiny):
+    from rwku_core.corpora import forget_corpus
+    forget_corpus(tiny, _target(), CFG["corpus_size"], 0)     # written (and cached) by the healthy model
     with torch.no_grad():
         tiny.model.lm_head.weight[0, 0] = float("nan")
     hist = unlearn(tiny, [_target()], "ga", TrainConfig(mode="full", **CFG), evaluate_epoch=lambda e: {"epoch": e},
