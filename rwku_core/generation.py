@@ -82,8 +82,8 @@ class _Prefix:
         self.length = len(ids)
         self.cache = _new_cache(model)
         x = torch.tensor([ids], device=device)
-        model(input_ids=x, attention_mask=torch.ones_like(x),
-              position_ids=torch.arange(len(ids), device=device)[None], past_key_values=self.cache, use_cache=True)
+        model(input_ids=x, attention_mask=torch.ones_like(x), position_ids=torch.arange(len(ids), device=device)[None],
+              past_key_values=self.cache, use_cache=True, logits_to_keep=1)
 
     def for_batch(self, n: int):
         cache = copy.deepcopy(self.cache)
@@ -125,9 +125,10 @@ def _stacked_cache(model, prefixes: list[_Prefix | None]):
     return cache, mask
 
 
-def _first_pass(model, rows: list[list[int]], pad: int, device, prefixes: list[_Prefix | None]):
-    """Run the (suffix) tokens of a batch after each row's prefix; returns logits, cache, the
-    attention mask over prefix + suffix, and the suffix positions."""
+def _first_pass(model, rows: list[list[int]], pad: int, device, prefixes: list[_Prefix | None], keep: int = 1):
+    """Run the (suffix) tokens of a batch after each row's prefix; returns the logits of the last
+    ``keep`` positions (the vocabulary projection of every prompt position is never needed), the
+    cache, the attention mask over prefix + suffix, and the suffix positions."""
     width = max(len(r) for r in rows)
     ids = torch.full((len(rows), width), pad, dtype=torch.long)
     attn = torch.zeros((len(rows), width), dtype=torch.long)
@@ -145,7 +146,8 @@ def _first_pass(model, rows: list[list[int]], pad: int, device, prefixes: list[_
     else:
         cache, pre_mask = _stacked_cache(model, prefixes)
         full_attn = torch.cat([pre_mask.to(device), attn], dim=1)
-    out = model(input_ids=ids, attention_mask=full_attn, position_ids=pos, past_key_values=cache, use_cache=True)
+    out = model(input_ids=ids, attention_mask=full_attn, position_ids=pos, past_key_values=cache, use_cache=True,
+                logits_to_keep=min(keep, width))
     return out.logits, cache, full_attn, pos
 
 
@@ -295,9 +297,10 @@ def continuation_logprobs(model, tokenizer, prompts: list[str], continuations: l
     n_cont = [len(e) + (p.length if p else 0) - n for e, p, n in zip(encoded, prefixes, n_prompt)]
     scores = [0.0] * len(full_text)
     for rows in _batches(order, prefixes, batch_size, mixable, encoded, 0, TOKEN_BUDGET):
-        logits, *_ = _first_pass(model, [encoded[i] for i in rows], pad, device, [prefixes[i] for i in rows])
+        logits, *_ = _first_pass(model, [encoded[i] for i in rows], pad, device, [prefixes[i] for i in rows],
+                                 keep=max(n_cont[i] for i in rows) + 1)
         logp = torch.log_softmax(logits.float(), dim=-1)
-        width = logits.shape[1]
+        width = logits.shape[1]     # the last `width` positions of every (right-aligned) row
         for r, i in enumerate(rows):
             k = n_cont[i]
             targets = torch.tensor(encoded[i][-k:], device=device)

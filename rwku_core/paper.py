@@ -41,3 +41,24 @@ def dataset_statistics_beside(stats: pd.DataFrame) -> pd.DataFrame:
         rows.append({"dataset": label, "paper avg per target": float(t5.loc[label, "avg_per_target"]),
                      "this data avg per target": round(float(stats[col].mean()), 1)})
     return pd.DataFrame(rows).set_index("dataset")
+
+
+def table6_beside(runs: dict[str, dict]) -> pd.DataFrame:
+    """The paper's Table 6 (forget/neighbor before unlearning) with this project's rows appended.
+    ``runs``: label -> summary dict (from a run's summary.json)."""
+    t6 = table("table6")
+    t6.insert(0, "source", "paper (RWKU, 100 targets)")
+    ours = pd.DataFrame([{c: round(s[c], 1) for c in t6.columns if c != "source"} for s in runs.values()],
+                        index=list(runs))
+    ours.insert(0, "source", "this project (mini-RWKU)")
+    return pd.concat([t6, ours])
+
+
+def markdown(df: pd.DataFrame) -> str:
+    """A GitHub-markdown table of a DataFrame, index included (no extra dependency)."""
+    cols = [df.index.name or ""] + [str(c) for c in df.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for idx, row in df.iterrows():
+        cells = [str(idx)] + [f"{v:.1f}" if isinstance(v, float) else str(v) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -91,3 +91,23 @@ def test_mixed_prefix_batches_change_no_answer(lm):
     kw = dict(max_new_tokens=40, batch_size=32, stop_at_newline=False)
     assert greedy_generate(lm.model, lm.tokenizer, bp, groups=[it["task"] for it in bbh], **kw) == \
         greedy_generate(lm.model, lm.tokenizer, bp, reuse_prefix=False, **kw)
+
+
+def test_continuation_logprobs_equal_a_plain_forward(lm):
+    """TruthfulQA scoring: summed log p of the choice tokens, against one unbatched forward each."""
+    from rwku_core.evaluate import truthfulqa_prompt
+    from rwku_core.generation import continuation_logprobs, encode_prompts
+    t = load_targets("mini", [1])[0]
+    prompts, conts = [], []
+    for it in t.utility.truthful[:2]:
+        for c in it["mc1_targets"]["choices"][:2]:
+            prompts.append(truthfulqa_prompt(lm.tokenizer, it, lm.chat))
+            conts.append(" " + c)
+    got = continuation_logprobs(lm.model, lm.tokenizer, prompts, conts, batch_size=3)
+    for p, c, g in zip(prompts, conts, got):
+        n = len(encode_prompts(lm.tokenizer, [p])[0])
+        ids = encode_prompts(lm.tokenizer, [p + c])[0]
+        with torch.no_grad():
+            logp = torch.log_softmax(lm.model(torch.tensor([ids])).logits[0].float(), -1)
+        expected = sum(float(logp[i - 1, ids[i]]) for i in range(n, len(ids)))
+        assert g == pytest.approx(expected, abs=2e-3)
