@@ -5,9 +5,12 @@ its own process so peak memory is its own:
 
 * ``ours``: batch 32 (capped by a token budget), prompts sorted by length, finished rows leave the
   batch, each few-shot prefix computed once;
-* ``official``: batch 16 in file order, a batch runs until every row has stopped, no prefix reuse
-  (the official code's loop);
-* ``naive``: batch 1, no prefix reuse.
+* ``official``: batch 16 in file order, a batch runs until every row has stopped, no prefix reuse,
+  the official stop rules (BBH and TriviaQA run until eos or the token limit);
+* ``naive``: batch 1, no prefix reuse, the official stop rules.
+
+Outputs are compared by what is scored: the answer line for probes and TriviaQA, the extracted
+answer for BBH (``ours`` stops right after it), the full text for fluency.
 
 Prints wall time, items per second and peak memory of each, the two speed-up ratios measured in
 this run, and every item whose output differs between the modes.
@@ -27,8 +30,8 @@ import time
 
 MODES = {
     "ours": dict(batch_size=32, sort_by_length=True, prune_finished=True, reuse_prefix=True),
-    "official": dict(batch_size=16, sort_by_length=False, prune_finished=False, reuse_prefix=False),
-    "naive": dict(batch_size=1, sort_by_length=False, prune_finished=False, reuse_prefix=False),
+    "official": dict(batch_size=16, sort_by_length=False, prune_finished=False, reuse_prefix=False, early_stop=False),
+    "naive": dict(batch_size=1, sort_by_length=False, prune_finished=False, reuse_prefix=False, early_stop=False),
 }
 
 
@@ -93,7 +96,8 @@ def main() -> int:
             diffs = []
             for r in runs[other]["records"]:
                 b = base[(r["kind"], r["id"])]
-                if r["prediction"] != b["prediction"] or abs(r["score"] - b["score"]) > 1e-4:
+                scored = "answer" if r["kind"] == "bbh" else "prediction"
+                if r[scored] != b[scored] or abs(r["score"] - b["score"]) > 1e-4:
                     diffs.append((r["kind"], r["id"], b["prediction"][:60], r["prediction"][:60], b["score"], r["score"]))
             gaps = [abs(runs[other]["summary"][k] - runs["ours"]["summary"][k]) for k in runs["ours"]["summary"]
                     if runs["ours"]["summary"][k] == runs["ours"]["summary"][k]]

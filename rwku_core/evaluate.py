@@ -40,6 +40,8 @@ class EvalConfig:
     reuse_prefix: bool = True    # compute the shared few-shot prefix once
     sort_by_length: bool = True  # batch prompts of similar length together
     prune_finished: bool = True  # a row leaves its batch when it stops (else: the batch waits for all)
+    early_stop: bool = True      # stop BBH rows after "the answer is ...." and TriviaQA rows at a newline
+                                 # (False: the official rules, eos only; the scores are the same)
     max_new_tokens: int = 30     # probes, TriviaQA
     long_new_tokens: int = 256   # BBH chain of thought, fluency
 
@@ -141,16 +143,16 @@ def bbh_prompt(tokenizer, item, chat, instr=None) -> str:
     return wrap(tokenizer, _prefixed(instr, user), "A:" if chat else "\nA:", chat)
 
 
-BBH_STOP = r"[tT]he answer is .*?\.|\n\nQ:"   # stopping here leaves the extracted answer unchanged
+BBH_STOP = r"[tT]he answer is .*?\."   # the first match is what is extracted: stopping there changes nothing
 
 
 def _bbh_records(target, items, prompts, outs) -> list[dict]:
     recs = []
     for j, (it, prompt, out) in enumerate(zip(items, prompts, outs)):
-        pred = metrics.extract_bbh_answer(out.split("\n\nQ:")[0])
+        pred = metrics.extract_bbh_answer(out)
         recs.append({"target": target.name, "set": "utility", "kind": "bbh", "attack": None,
-                     "id": f"bbh_{it['task']}_{j}", "prompt": prompt, "prediction": out, "gold": it["answer"],
-                     "score": metrics.exact_match(pred, [it["answer"]])})
+                     "id": f"bbh_{it['task']}_{j}", "prompt": prompt, "prediction": out, "answer": pred,
+                     "gold": it["answer"], "score": metrics.exact_match(pred, [it["answer"]])})
     return recs
 
 
@@ -158,7 +160,7 @@ def eval_bbh(lm, target, items, instr, cfg) -> list[dict]:
     # each task's 3-shot chain-of-thought block is one shared prefix
     prompts = [bbh_prompt(lm.tokenizer, it, lm.chat, instr) for it in items]
     outs = _generate(lm, prompts, cfg, cfg.long_new_tokens, reuse_prefix=True, stop_at_newline=False,
-                     stop_pattern=BBH_STOP, groups=[it["task"] for it in items])
+                     stop_pattern=BBH_STOP if cfg.early_stop else None, groups=[it["task"] for it in items])
     return _bbh_records(target, items, prompts, outs)
 
 
@@ -199,7 +201,8 @@ def triviaqa_prompt(tokenizer, item, chat, instr=None) -> str:
 
 def eval_triviaqa(lm, target, items, instr, cfg) -> list[dict]:
     prompts = [triviaqa_prompt(lm.tokenizer, it, lm.chat, instr) for it in items]
-    outs = _generate(lm, prompts, cfg, cfg.max_new_tokens, reuse_prefix=True)
+    outs = _generate(lm, prompts, cfg, cfg.max_new_tokens, reuse_prefix=True, stop_at_newline=cfg.early_stop)
+    outs = [o.split("\n")[0].strip() for o in outs]    # the answer line
     return [{"target": target.name, "set": "utility", "kind": "triviaqa", "attack": None, "id": f"triviaqa_{j}",
              "prompt": p, "prediction": o, "gold": it["answers"][0], "score": metrics.token_f1(o, it["answers"])}
             for j, (it, p, o) in enumerate(zip(items, prompts, outs))]
@@ -227,7 +230,7 @@ def eval_bbh_and_fluency(lm, target, bbh_items, flu_items, instr, cfg) -> tuple[
     bp = [bbh_prompt(lm.tokenizer, it, lm.chat, instr) for it in bbh_items]
     fp = [fluency_prompt(lm.tokenizer, it, lm.chat, instr) for it in flu_items]
     outs = _generate(lm, bp + fp, cfg, cfg.long_new_tokens, reuse_prefix=True, stop_at_newline=False,
-                     stop_pattern=[BBH_STOP] * len(bp) + [None] * len(fp),
+                     stop_pattern=[BBH_STOP if cfg.early_stop else None] * len(bp) + [None] * len(fp),
                      groups=[it["task"] for it in bbh_items] + ["fluency"] * len(fp))
     return _bbh_records(target, bbh_items, bp, outs[:len(bp)]), _fluency_records(target, fp, outs[len(bp):])
 

@@ -111,3 +111,16 @@ def test_continuation_logprobs_equal_a_plain_forward(lm):
             logp = torch.log_softmax(lm.model(torch.tensor([ids])).logits[0].float(), -1)
         expected = sum(float(logp[i - 1, ids[i]]) for i in range(n, len(ids)))
         assert g == pytest.approx(expected, abs=2e-3)
+
+
+def test_bbh_early_stop_extracts_the_same_answers(lm):
+    """Stopping a BBH row right after "the answer is ...." gives the answer that the official
+    256-token generation gives (the first match is what is extracted)."""
+    from rwku_core.evaluate import eval_bbh
+    t = load_targets("mini", [1])[0]
+    items = t.utility.bbh[::5][:3]
+    fast = eval_bbh(lm, t, items, None, EvalConfig())
+    full = eval_bbh(lm, t, items, None, EvalConfig(early_stop=False))
+    assert [r["answer"] for r in fast] == [r["answer"] for r in full]
+    assert [r["score"] for r in fast] == [r["score"] for r in full]
+    assert sum(len(r["prediction"]) for r in fast) <= sum(len(r["prediction"]) for r in full)
