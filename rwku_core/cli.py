@@ -63,7 +63,8 @@ def cmd_unlearn(args) -> int:
     path = run_unlearn(args.model, args.data, args.targets, args.method, args.mode, out=args.out,
                        setting=args.setting, hparams=args.hparams, train_overrides=overrides,
                        eval_cfg=_eval_cfg(args), device=args.device, overwrite=args.overwrite,
-                       log=lambda m: print(m, file=sys.stderr), method_hp=method_hp)
+                       log=lambda m: print(m, file=sys.stderr), method_hp=method_hp,
+                       utility_every_epoch=args.utility_every_epoch)
     print(path)
     return 0
 
@@ -116,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=None, help="override the learning rate")
     p.add_argument("--epochs", type=int, default=None, help="override the number of epochs")
     p.add_argument("--alpha", type=float, default=None, help="RepE strength")
+    p.add_argument("--utility-every-epoch", action="store_true",
+                   help="run the utility tasks after every epoch (default: after the last one only)")
     p.set_defaults(func=cmd_unlearn)
     return ap
 

@@ -271,7 +271,9 @@ def summarize(records: list[dict]) -> dict:
 
 def _utility(lm, target, instr, cfg, cache: dict) -> list[dict]:
     items = {key: getattr(target.utility, field)[: cfg.utility_limit] for key, (field, _) in UTILITY.items()}
-    keys = {key: (key, instr, json.dumps(its, sort_keys=True, ensure_ascii=False)) for key, its in items.items()}
+    # the same items under another target's folder differ only in "subject", which no prompt uses
+    keys = {key: (key, instr, json.dumps([{k: v for k, v in it.items() if k != "subject"} for it in its],
+                                         sort_keys=True, ensure_ascii=False)) for key, its in items.items()}
     if items["rea"] and items["flu"] and keys["rea"] not in cache and keys["flu"] not in cache:
         cache[keys["rea"]], cache[keys["flu"]] = eval_bbh_and_fluency(lm, target, items["rea"], items["flu"], instr, cfg)
     records = []
@@ -300,7 +302,8 @@ def evaluate_target(lm, target: Target, known: set[str] | None = None, intervent
         probes = [p for p in probes if p.id in known]
     records: list[dict] = []
     with intervention.context(lm.model, target):
-        records += eval_probes(lm, target, probes, instr, cfg, progress)
+        if probes:
+            records += eval_probes(lm, target, probes, instr, cfg, progress)
         if cfg.mia:
             records += eval_mia(lm, target, instr, cfg)
         if cfg.utility:

@@ -76,13 +76,19 @@ def unlearn_config(model, data, names, method, mode, setting, train_cfg, eval_cf
             "eval": config_dict(eval_cfg), "data_fingerprint": data_fp, "device": device}
 
 
-def _epoch_evaluator(lm, eval_targets, known, eval_cfg, intervention=None):
+def _epoch_evaluator(lm, eval_targets, known, eval_cfg, intervention=None, last_epoch=None, utility_every_epoch=True):
+    """Evaluate after an epoch. Before ``last_epoch`` the utility tasks are skipped unless
+    ``utility_every_epoch`` (they cost more than the probes and do not change the forget curves)."""
+    from dataclasses import replace
+
     from .train import degenerate
 
     def run(epoch):
         per, recs = {}, []
+        cfg = eval_cfg if (utility_every_epoch or last_epoch is None or epoch >= last_epoch) \
+            else replace(eval_cfg, utility=False)
         for t in eval_targets:
-            s, r = evaluate_target(lm, t, known.get(t.name), intervention, eval_cfg,
+            s, r = evaluate_target(lm, t, known.get(t.name), intervention, cfg,
                                    progress=Progress(f"eval {t.name} epoch {epoch}", len(known.get(t.name, ()))))
             for x in r:
                 x["epoch"] = epoch
@@ -94,13 +100,18 @@ def _epoch_evaluator(lm, eval_targets, known, eval_cfg, intervention=None):
 
 def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out="results", setting: str = "single",
                 hparams: str = "embedded", train_overrides: dict | None = None, eval_cfg: EvalConfig | None = None,
-                device: str = "cpu", overwrite: bool = False, log=print, method_hp: dict | None = None):
+                device: str = "cpu", overwrite: bool = False, log=print, method_hp: dict | None = None,
+                utility_every_epoch: bool = False):
     """Unlearn ``targets`` with ``method`` and evaluate after every epoch; returns the run directory.
 
     ``setting``: "single" (a fresh original model per target, results averaged) or "batch" (all
     targets forgotten at once). ``hparams``: "embedded" (values tuned for the embedded models) or
     "paper" (the paper's values for 8B/3.8B models); ``train_overrides`` replaces single fields.
+    Every epoch is evaluated on the probes and MIA; the utility tasks run after the last epoch only,
+    unless ``utility_every_epoch`` (the trade-off chapter's utility curves).
     """
+    import torch
+
     from . import hparams as hpmod
     from .methods import INFERENCE_TIME, get_method
     from .train import TrainConfig, parse_mode, unlearn
@@ -119,6 +130,8 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
                             setting, train_cfg, eval_cfg, hparams, fingerprint(chosen), device)
     if method_hp:
         config["method_hp"] = method_hp
+    if utility_every_epoch:
+        config["utility_every_epoch"] = True
     name = f"{method}-{config['mode'].replace(':', '')}-{setting}"
     path = results.run_path(out, "unlearn", model, name, config)
     if results.is_complete(path) and not overwrite:
@@ -138,7 +151,9 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
                 hist = {"epochs": [_epoch_evaluator(lm, group, known, eval_cfg, iv)(0)], "collapsed": None,
                         "losses": []}
             else:
-                hist = unlearn(lm, group, method, train_cfg, _epoch_evaluator(lm, group, known, eval_cfg), log=log)
+                evaluator = _epoch_evaluator(lm, group, known, eval_cfg, last_epoch=train_cfg.epochs,
+                                             utility_every_epoch=utility_every_epoch)
+                hist = unlearn(lm, group, method, train_cfg, evaluator, log=log)
             done = {"key": key, "history": {k: v for k, v in hist.items() if k != "epochs"},
                     "epochs": [{k: v for k, v in e.items() if k != "records"} for e in hist["epochs"]],
                     "records": [r for e in hist["epochs"] for r in e["records"]]}

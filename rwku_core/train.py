@@ -144,10 +144,10 @@ def unlearn(lm, targets, method: str, cfg: TrainConfig, evaluate_epoch=None, log
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
-            history["losses"].append(float(loss))
+            history["losses"].append(loss.item())
             history["tokens"] += int(sum(int(v["attention_mask"].sum()) for v in batch.values()))
             step += 1
-            log(f"[train {method} {cfg.mode}] epoch {epoch}/{cfg.epochs} step {step}/{total} loss {float(loss):.4f}")
+            log(f"[train {method} {cfg.mode}] epoch {epoch}/{cfg.epochs} step {step}/{total} loss {history['losses'][-1]:.4f}")
         history["train_seconds"] += time.time() - t0
         model.eval()
         if history["collapsed"]:

@@ -201,3 +201,24 @@ def test_nan_loss_is_recorded_as_collapse(tiny):
 def _target():
     from rwku_core.data import load_targets
     return load_targets("mini", [1])[0]
+
+
+def test_same_seed_twice_gives_the_same_unlearn_summary(tiny, tmp_path):
+    """A whole `rwku unlearn` run (corpus sampling, training, per-epoch evaluation) on a tiny model
+    saved as a local folder: two runs into two stores give byte-identical summaries; the per-epoch
+    summaries differ from each other (training changed the model)."""
+    from rwku_core.evaluate import EvalConfig
+    from rwku_core.runner import run_unlearn
+    folder = tmp_path / "tiny-model"
+    tiny.model.save_pretrained(folder)
+    tiny.tokenizer.save_pretrained(folder)
+    cfg = EvalConfig(probes="all", utility_limit=2)
+    runs = [run_unlearn(str(folder), "mini", ["1"], "ga", "full", out=tmp_path / f"store{i}", eval_cfg=cfg,
+                        train_overrides={"lr": 1e-2, "epochs": 2, "corpus_size": 4, "batch_size": 2},
+                        log=lambda m: None) for i in (1, 2)]
+    first, second = ((p / "summary.json").read_bytes() for p in runs)
+    assert first == second
+    import json
+    epochs = json.loads(first)
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    assert epochs[0]["mia_fm"] != epochs[1]["mia_fm"]

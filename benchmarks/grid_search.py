@@ -1,0 +1,96 @@
+"""Grid search of the embedded models' hyper-parameters, the paper's way: per method and mode a small
+grid over the learning rate, and over epochs through the evaluation after every epoch of each run.
+
+Runs ``run_unlearn`` on a tuning target that is not one of the reported targets (default: mini
+target 3, Bruce Lee), scores every (lr, epoch) point on the known forget and neighbor probes, and
+picks per method and mode the point with the best balance
+
+    balance = (forget drop) - (neighbor drop)     (x100 points against Before; collapsed runs excluded)
+
+requiring the forget drop to be positive; ties go to the smaller learning rate and fewer epochs.
+Runs are cached in ``--out`` (a killed search resumes). Writes ``benchmarks/grid_results.json`` and
+prints the table and the chosen values, which are copied into ``rwku_core/hparams.py``.
+
+    python benchmarks/grid_search.py                       # all methods and modes
+    python benchmarks/grid_search.py --methods ga npo --modes full
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+GRID = {   # learning rates per mode; epochs come from the per-epoch evaluation (1..3, GA* 1..4)
+    "full": [1e-5, 3e-5, 1e-4],
+    "lora": [1e-4, 3e-4, 1e-3],
+    "layers:0-3": [3e-5, 1e-4, 3e-4],
+}
+METHODS = ["ga", "ga_star", "npo", "dpo", "rt"]
+EPOCHS = {"ga_star": 4}
+
+
+def choose(points: list[dict], before: dict) -> dict | None:
+    best = None
+    for p in points:
+        if p["collapsed"]:
+            continue
+        p["forget_drop"] = before["forget_all"] - p["forget_all"]
+        p["neighbor_drop"] = before["neighbor_all"] - p["neighbor_all"]
+        p["balance"] = p["forget_drop"] - p["neighbor_drop"]
+        if p["forget_drop"] <= 0:
+            continue
+        if best is None or p["balance"] > best["balance"] + 1e-9:
+            best = p
+    return best
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="smollm2-135m-instruct")
+    ap.add_argument("--targets", nargs="*", default=["3"], help="tuning targets (not the reported ones)")
+    ap.add_argument("--methods", nargs="*", default=METHODS)
+    ap.add_argument("--modes", nargs="*", default=list(GRID))
+    ap.add_argument("--out", default="results/grid")
+    ap.add_argument("--json", default="benchmarks/grid_results.json")
+    args = ap.parse_args()
+
+    from rwku_core import results
+    from rwku_core.evaluate import EvalConfig
+    from rwku_core.runner import run_eval, run_unlearn
+    log = lambda m: print(m, file=sys.stderr)   # noqa: E731
+    cfg = EvalConfig(mia=False, utility=False)   # the grid scores forget and neighbor probes only
+    before = results.load_run(run_eval(args.model, "mini", args.targets, out=args.out, cfg=cfg, log=log))["summary"]
+    report = json.loads(Path(args.json).read_text()) if Path(args.json).exists() else {}
+    report.update({"model": args.model, "targets": args.targets, "rule": "max forget drop - neighbor drop, forget drop > 0",
+                   "before": {k: before[k] for k in ("forget_all", "neighbor_all")}})
+    report.setdefault("grid", {})
+    for method in args.methods:
+        for mode in args.modes:
+            points = []
+            for lr in GRID[mode]:
+                path = run_unlearn(args.model, "mini", args.targets, method, mode, out=args.out, eval_cfg=cfg,
+                                   train_overrides={"lr": lr, "epochs": EPOCHS.get(method, 3)}, log=log)
+                run = results.load_run(path)
+                collapsed = any(run["config"]["collapsed"].values())
+                for s in run["summary"]:
+                    points.append({"lr": lr, "epochs": s["epoch"], "forget_all": s["forget_all"],
+                                   "neighbor_all": s["neighbor_all"], "collapsed": collapsed})
+            best = choose(points, before)
+            report["grid"][f"{method}/{mode}"] = {"points": points, "chosen": best}
+            Path(args.json).write_text(json.dumps(report, indent=1))
+            log(f"[grid] {method} {mode}: chosen {best and (best['lr'], best['epochs'])}")
+    print(f"Before: forget_all {before['forget_all']:.1f}, neighbor_all {before['neighbor_all']:.1f} "
+          f"(targets {', '.join(args.targets)})")
+    print("| method/mode | lr | epoch | forget_all | neighbor_all | balance | chosen |")
+    print("|---|---|---|---|---|---|---|")
+    for key, g in report["grid"].items():
+        for p in g["points"]:
+            mark = "**yes**" if g["chosen"] and (p["lr"], p["epochs"]) == (g["chosen"]["lr"], g["chosen"]["epochs"]) else ""
+            bal = f"{p['balance']:.1f}" if "balance" in p else "collapsed"
+            print(f"| {key} | {p['lr']:g} | {p['epochs']} | {p['forget_all']:.1f} | {p['neighbor_all']:.1f} | {bal} | {mark} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
