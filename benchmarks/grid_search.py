@@ -23,8 +23,8 @@ from pathlib import Path
 
 GRID = {   # learning rates per mode; epochs come from the per-epoch evaluation (1..3, GA* 1..4)
     "full": [1e-5, 3e-5, 1e-4],
-    "lora": [1e-4, 3e-4, 1e-3],
-    "layers:0-3": [3e-5, 1e-4, 3e-4],
+    "lora": [3e-4, 1e-3],
+    "layers:0-3": [3e-5, 1e-4],
 }
 METHODS = ["ga", "ga_star", "npo", "dpo", "rt"]
 EPOCHS = {"ga_star": 4}
@@ -65,8 +65,8 @@ def main() -> int:
     report.update({"model": args.model, "targets": args.targets, "rule": "max forget drop - neighbor drop, forget drop > 0",
                    "before": {k: before[k] for k in ("forget_all", "neighbor_all")}})
     report.setdefault("grid", {})
-    for method in args.methods:
-        for mode in args.modes:
+    for mode in args.modes:
+        for method in args.methods:
             points = []
             for lr in GRID[mode]:
                 path = run_unlearn(args.model, "mini", args.targets, method, mode, out=args.out, eval_cfg=cfg,

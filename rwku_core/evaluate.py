@@ -307,7 +307,9 @@ def evaluate_target(lm, target: Target, known: set[str] | None = None, intervent
         if cfg.mia:
             records += eval_mia(lm, target, instr, cfg)
         if cfg.utility:
-            records += _utility(lm, target, instr, cfg, utility_cache if utility_cache is not None else {})
+            # a per-target hook (RepE) changes the model per target: its utility is never shared
+            shared = utility_cache is not None and type(intervention).context is Intervention.context
+            records += _utility(lm, target, instr, cfg, utility_cache if shared else {})
     return summarize(records), records
 
 

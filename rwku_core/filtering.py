@@ -82,3 +82,19 @@ def survival_table(targets: list[Target], known: dict[str, set[str]]) -> list[di
         row["forget_known"] = sum(p.id in k for p in t.forget)
         rows.append(row)
     return rows
+
+
+def all_probe_summary(lm, targets: list[Target]) -> dict:
+    """Forget and neighbor scores (x100, averaged over targets) of the original model on ALL probes,
+    from the filtering pass (the same prompts and greedy decoding as evaluation). This is what the
+    paper's Table 6 measures: how much the model knows before any filtering."""
+    from .evaluate import average, summarize
+    answers = original_answers(lm, targets)
+    keys = ["forget_fb", "forget_qa", "forget_aa", "forget_all", "neighbor_fb", "neighbor_qa", "neighbor_all"]
+    per = []
+    for t in targets:
+        recs = [{"set": p.set, "kind": p.kind, "attack": p.attack, "score": answers[t.name][p.id]["score"]}
+                for p in t.forget + t.neighbor]
+        s = summarize(recs)
+        per.append({k: s[k] for k in keys})
+    return average(per)

@@ -87,9 +87,11 @@ def _epoch_evaluator(lm, eval_targets, known, eval_cfg, intervention=None, last_
         per, recs = {}, []
         cfg = eval_cfg if (utility_every_epoch or last_epoch is None or epoch >= last_epoch) \
             else replace(eval_cfg, utility=False)
+        utility_cache: dict = {}    # one model for all targets of a batch-target run: score utility once
         for t in eval_targets:
             s, r = evaluate_target(lm, t, known.get(t.name), intervention, cfg,
-                                   progress=Progress(f"eval {t.name} epoch {epoch}", len(known.get(t.name, ()))))
+                                   progress=Progress(f"eval {t.name} epoch {epoch}", len(known.get(t.name, ()))),
+                                   utility_cache=utility_cache)
             for x in r:
                 x["epoch"] = epoch
             per[t.name], recs = s, recs + r

@@ -28,3 +28,9 @@ def test_shared_utility_sets_are_scored_once(monkeypatch):
     icu = ev.Intervention("icu", "Forget {target}.")
     ev.evaluate_target(lm, b, known=set(), intervention=icu, cfg=cfg, utility_cache=cache)
     assert len(calls) == 10 and calls[-1][2] == "Forget Confucius."
+
+    class Hooked(ev.Intervention):          # a per-target hook (as RepE): never shared
+        def context(self, model, target):
+            return super().context(model, target)
+    ev.evaluate_target(lm, a, known=set(), intervention=Hooked("repe"), cfg=cfg, utility_cache=cache)
+    assert len(calls) == 15
