@@ -20,28 +20,36 @@ PAPER = {   # official LLaMA3-8B values; LoRA about 10x; GA* trains 4 epochs
     ("rt", "full"): dict(lr=4e-7, epochs=3), ("rt", "lora"): dict(lr=3e-5, epochs=3),
 }
 
-EMBEDDED = {   # SmolLM2-135M-Instruct / Gemma-3-270M on 16 self-written biographies per target
-    ("ga", "full"): dict(lr=2e-5, epochs=3),
-    ("ga", "lora"): dict(lr=3e-4, epochs=3),
-    ("ga", "layers"): dict(lr=5e-5, epochs=3),
-    ("ga_star", "full"): dict(lr=2e-5, epochs=4),
-    ("ga_star", "lora"): dict(lr=3e-4, epochs=4),
-    ("ga_star", "layers"): dict(lr=5e-5, epochs=4),
-    ("npo", "full"): dict(lr=2e-5, epochs=3, beta=0.2),
-    ("npo", "lora"): dict(lr=3e-4, epochs=3, beta=0.2),
-    ("npo", "layers"): dict(lr=5e-5, epochs=3, beta=0.2),
-    ("dpo", "full"): dict(lr=2e-5, epochs=3, beta=0.1),
-    ("dpo", "lora"): dict(lr=3e-4, epochs=3, beta=0.1),
-    ("dpo", "layers"): dict(lr=5e-5, epochs=3, beta=0.1),
-    ("rt", "full"): dict(lr=2e-5, epochs=3),
-    ("rt", "lora"): dict(lr=3e-4, epochs=3),
-    ("rt", "layers"): dict(lr=5e-5, epochs=3),
+EMBEDDED = {   # SmolLM2-135M-Instruct (also used for Gemma-3-270M), 8 self-written texts per target;
+    # chosen by benchmarks/grid_search.py on mini target 3 (Bruce Lee, 9 known forget and 9 neighbor
+    # probes; Before: forget All 77.8, neighbor All 94.4). (forget All, neighbor All) at the choice:
+    ("ga", "full"): dict(lr=3e-5, epochs=2),        # 16.7, 83.3; 1e-4 forgets more (5.6) but costs 22 neighbor points
+    ("ga", "lora"): dict(lr=1e-3, epochs=3),        # 27.8, 83.3; 3e-4 barely moves forget (top of grid)
+    ("ga", "layers"): dict(lr=1e-4, epochs=1),      # 38.9, 94.4; later epochs cost neighbors (top of grid)
+    ("ga_star", "full"): dict(lr=1e-4, epochs=2),   # 22.2, 94.4; epochs 3-4 cost 11 neighbor points
+    ("ga_star", "lora"): dict(lr=1e-3, epochs=2),   # 72.2, 94.4: 4 passages are too few for LoRA (top of grid)
+    ("ga_star", "layers"): dict(lr=1e-4, epochs=2),  # 38.9, 94.4 (top of grid)
+    ("npo", "full"): dict(lr=1e-4, epochs=3, beta=0.2),   # 5.6, 83.3: NPO's bounded loss lets the larger rate work
+    ("npo", "lora"): dict(lr=1e-3, epochs=3, beta=0.2),   # 27.8, 83.3 (top of grid)
+    ("npo", "layers"): dict(lr=1e-4, epochs=1, beta=0.2),  # 27.8, 94.4 (top of grid)
+    ("dpo", "full"): dict(lr=3e-5, epochs=1, beta=0.1),   # 38.9, 94.4; longer runs do not forget more
+    ("dpo", "lora"): dict(lr=1e-3, epochs=2, beta=0.1),   # 50.0, 94.4 (top of grid)
+    ("dpo", "layers"): dict(lr=3e-5, epochs=1, beta=0.1),  # 50.0, 94.4
+    ("rt", "full"): dict(lr=1e-5, epochs=3),        # 38.9, 61.1: refusals spread to neighbors at every rate
+    ("rt", "lora"): dict(lr=1e-3, epochs=2),        # 50.0, 72.2 (top of grid)
+    ("rt", "layers"): dict(lr=1e-4, epochs=3),      # 33.3, 61.1 (top of grid)
 }
 BATCH_EPOCHS = 2          # batch-target: 2 epochs (paper)
 BATCH_LR_FACTOR = 0.5     # batch-target: smaller learning rates (paper: "smaller"; we halve)
 
-GRID = {"lr": [5e-6, 1e-5, 2e-5, 5e-5], "epochs": [3]}   # full mode; LoRA x10, layers x2.5
-GRID_NOTES = "filled in by benchmarks/grid_search.py"
+GRID = {   # learning rates per mode (benchmarks/grid_search.py); epochs 1..3 (GA* 1..4) from per-epoch evaluation
+    "full": [1e-5, 3e-5, 1e-4], "lora": [3e-4, 1e-3], "layers": [3e-5, 1e-4]}
+GRID_NOTES = """Rule: per method and mode, the (lr, epochs) point with the largest (forget drop - neighbor drop)
+against Before, forget drop > 0, collapsed runs excluded; ties go to the smaller rate and fewer epochs.
+All points: benchmarks/grid_results.json. Caveats: one tuning target with 9 + 9 known probes, so a
+probe is 5.6 points; several choices sit at the top of their grid (marked), so a wider grid may pick
+larger rates; the learning rates are 100-1000x the paper's 8B values, as expected for a 135M model
+trained for 2-6 steps."""
 
 
 def lookup(setting: str, model: str, method: str, mode: str, target_setting: str = "single") -> dict:

@@ -103,14 +103,15 @@ def _epoch_evaluator(lm, eval_targets, known, eval_cfg, intervention=None, last_
 def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out="results", setting: str = "single",
                 hparams: str = "embedded", train_overrides: dict | None = None, eval_cfg: EvalConfig | None = None,
                 device: str = "cpu", overwrite: bool = False, log=print, method_hp: dict | None = None,
-                utility_every_epoch: bool = False):
+                utility_every_epoch: bool = False, compute: bool = True):
     """Unlearn ``targets`` with ``method`` and evaluate after every epoch; returns the run directory.
 
     ``setting``: "single" (a fresh original model per target, results averaged) or "batch" (all
     targets forgotten at once). ``hparams``: "embedded" (values tuned for the embedded models) or
     "paper" (the paper's values for 8B/3.8B models); ``train_overrides`` replaces single fields.
     Every epoch is evaluated on the probes and MIA; the utility tasks run after the last epoch only,
-    unless ``utility_every_epoch`` (the trade-off chapter's utility curves).
+    unless ``utility_every_epoch`` (the trade-off chapter's utility curves). ``compute=False`` only
+    returns a complete run and raises FileNotFoundError otherwise.
     """
     import torch
 
@@ -139,6 +140,8 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
     if results.is_complete(path) and not overwrite:
         log(f"[unlearn] {path} is complete; skipped (pass overwrite to redo)")
         return path
+    if not compute:
+        raise FileNotFoundError(f"{path} has not been computed (compute=False)")
     groups = [[t] for t in chosen] if setting == "single" else [chosen]
     epochs_per_group, records = [], []
     for group in groups:

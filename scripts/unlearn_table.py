@@ -25,17 +25,22 @@ def main() -> int:
     ap.add_argument("--utility-limit", type=int, default=None)
     ap.add_argument("--methods", nargs="*", default=["icu", "repe"] + TRAINING)
     ap.add_argument("--modes", nargs="*", default=MODES)
+    ap.add_argument("--only-done", action="store_true", help="print the runs already complete, compute nothing")
     args = ap.parse_args()
     log = lambda m: print(m, file=sys.stderr)   # noqa: E731
     cfg = EvalConfig(utility_limit=args.utility_limit)
     rows = [("Before", "", results.load_run(run_eval(args.model, "mini", args.targets, out=args.out, cfg=cfg, log=log))["summary"], None)]
-    for method in args.methods:
-        for mode in (["none"] if method in ("icu", "repe") else args.modes):
+    todo = [(m, "none") for m in args.methods if m in ("icu", "repe")]
+    todo += [(m, mode) for mode in args.modes for m in args.methods if m not in ("icu", "repe")]
+    for method, mode in todo:     # full mode first, then LoRA, then the layer window
+        try:
             path = run_unlearn(args.model, "mini", args.targets, method, mode if mode != "none" else "full",
-                               out=args.out, eval_cfg=cfg, log=log)
-            run = results.load_run(path)
-            collapsed = [k for k, v in run["config"]["collapsed"].items() if v]
-            rows.append((method, mode if mode != "none" else "-", run["summary"][-1], collapsed))
+                               out=args.out, eval_cfg=cfg, log=log, compute=not args.only_done)
+        except FileNotFoundError:
+            continue              # --only-done: not computed yet
+        run = results.load_run(path)
+        collapsed = [k for k, v in run["config"]["collapsed"].items() if v]
+        rows.append((method, mode if mode != "none" else "-", run["summary"][-1], collapsed))
     before = rows[0][2]
     print(f"SmolLM2 runs: model {args.model}, mini targets {', '.join(args.targets)}, "
           f"utility limit {args.utility_limit}; last epoch; x100")

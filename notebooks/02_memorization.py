@@ -1,0 +1,73 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Memorization quantification
+#
+# **What the paper did** (Figure 1): before choosing targets, it checked that the model has really
+# memorized RWKU knowledge. For texts from four sources (RWKU target knowledge, low-popularity
+# general knowledge, knowledge from after the training cut-off, generic web text) it measured the
+# mean token negative log-likelihood (NLL) and the exact memorization (EM: the share of positions
+# where the greedy next token equals the true one, teacher-forced). RWKU knowledge showed the
+# highest EM and the lowest NLL: the model has memorized it, so there is something to unlearn.
+
+# %% tags=["parameters"]
+model = "smollm2-135m-instruct"
+data = "mini"
+targets = [1, 4, 14]
+profile = "default"
+seed = 0
+device = "cpu"
+results_dir = "results"
+
+# %% tags=["remove-cell"]
+import pandas as pd
+from myst_nb import glue
+
+from rwku_core import experiments, plots, results
+
+plan = experiments.Plan(model, profile, data, targets, seed, device, results_dir)
+path = experiments.memorization(plan)
+df = pd.DataFrame(results.load_records(path))
+means = df.groupby("source", sort=False)[["em", "nll"]].mean()
+rwku = experiments.MEMORIZATION_SOURCES["rwku_knowledge"]
+others = means.drop(index=rwku)
+glue("mem_model", model, display=False)
+glue("mem_n", len(df), display=False)
+glue("mem_rwku_em", f"{means.loc[rwku, 'em']:.3f}", display=False)
+glue("mem_rwku_nll", f"{means.loc[rwku, 'nll']:.2f}", display=False)
+highest_em = bool(means["em"].idxmax() == rwku)
+lowest_nll = bool(means["nll"].idxmin() == rwku)
+glue("mem_verdict", "reproduced" if highest_em and lowest_nll else "partly reproduced" if highest_em or lowest_nll
+     else "not reproduced", display=False)
+glue("mem_em_rank", int((means["em"] > means.loc[rwku, "em"]).sum()) + 1, display=False)
+glue("mem_nll_rank", int((means["nll"] < means.loc[rwku, "nll"]).sum()) + 1, display=False)
+
+# %% [markdown]
+# ## This run
+#
+# Model `{glue:text}`mem_model``; {glue:text}`mem_n` texts written for this project (12 per source,
+# `data/memorization/`, plain text without a chat template). The paper used Wikipedia passages of
+# the 200 targets, Wikipedia pages of little-known entities, 2024 news and C4.
+
+# %% tags=["remove-input"]
+fig = plots.memorization(df)
+
+# %% tags=["remove-input"]
+means.round(3)
+
+# %% [markdown]
+# ## Verdict
+#
+# RWKU knowledge has mean EM {glue:text}`mem_rwku_em` (rank {glue:text}`mem_em_rank` of 4, higher is
+# more memorized) and mean NLL {glue:text}`mem_rwku_nll` (rank {glue:text}`mem_nll_rank` of 4, lower
+# is more memorized). The paper's observation, *RWKU knowledge is the most memorized source*, is
+# **{glue:text}`mem_verdict`** on this model. With 12 short texts per source the ranks are noisy, and
+# our "unseen" texts are recent news in the same encyclopedic style as the RWKU texts, so they are
+# closer to it than C4-style web text is. The paper gives no numeric table for Figure 1, so only the
+# ordering can be compared.

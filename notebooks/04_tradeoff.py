@@ -1,0 +1,67 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # The trade-off between forgetting and keeping
+#
+# **What the paper did** (Figure 3): it followed each method across training epochs (RepE across
+# its strength alpha) and plotted forget efficacy against neighbor knowledge and against each
+# utility metric. Every method pays for forgetting with neighbor knowledge: the more a method
+# forgets, the more neighboring facts it loses, while general utility moves much less (except for
+# RepE, whose vector harms reasoning and factuality).
+
+# %% tags=["parameters"]
+model = "smollm2-135m-instruct"
+data = "mini"
+targets = [1, 4, 14]
+profile = "default"
+seed = 0
+device = "cpu"
+results_dir = "results"
+
+# %% tags=["remove-cell"]
+import pandas as pd
+from myst_nb import glue
+
+from rwku_core import experiments, findings, plots, results
+
+plan = experiments.Plan(model, profile, data, targets, seed, device, results_dir)
+before = experiments.last_epoch(plan.before())
+curves = {experiments.LABELS[m]: pd.DataFrame(results.load_run(p)["summary"])
+          for (m, mode), p in plan.main().items() if mode == "full"}
+curves["RepE (alpha)"] = pd.DataFrame([{"alpha": a, **experiments.last_epoch(p)} for a, p in plan.repe().items()])
+v = findings.tradeoff(curves, before)
+glue("trade_verdict", v["verdict"], display=False)
+glue("trade_detail", v["detail"], display=False)
+glue("trade_model", model, display=False)
+glue("trade_alphas", ", ".join(str(a) for a in plan.settings["repe_alphas"]), display=False)
+glue("trade_epochs", "after every epoch" , display=False)
+
+# %% [markdown]
+# ## This run
+#
+# Model `{glue:text}`trade_model``, the full-mode runs of the main table evaluated
+# {glue:text}`trade_epochs` (the black dot is Before; each curve starts there), and RepE at
+# alpha = {glue:text}`trade_alphas`. Neighbor probes and MIA are evaluated after every epoch; the
+# utility tasks after the last epoch only (to keep the run short), so the utility panels show
+# Before and the end point of each method.
+
+# %% tags=["remove-input"]
+fig = plots.tradeoff(curves, before)
+
+# %% [markdown]
+# Per epoch, forget All and neighbor All of each method:
+
+# %% tags=["remove-input"]
+pd.concat({k: c.set_index(c.columns[0])[["forget_all", "neighbor_all"]] for k, c in curves.items()}).round(1)
+
+# %% [markdown]
+# ## Verdict
+#
+# *Forgetting costs neighbor knowledge*: **{glue:text}`trade_verdict`** ({glue:text}`trade_detail`).
+# The paper's figure has no table of numbers; its curves are for LLaMA3-8B over 100 targets.

@@ -1,0 +1,80 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # Probe kinds and adversarial attacks
+#
+# **What the paper did** (Figure 4): it broke the forget score down by probe kind (fill-in-the-blank
+# FB, question answering QA, adversarial AA) and by the nine attack types. It found that unlearned
+# models still leak through FB and AA probes more than through plain questions (F1), and that
+# prefix injection, affirmative suffix, multiple choice and reverse query are the strongest
+# attacks, with RT the most resistant method and NPO next (F7).
+
+# %% tags=["parameters"]
+model = "smollm2-135m-instruct"
+data = "mini"
+targets = [1, 4, 14]
+profile = "default"
+seed = 0
+device = "cpu"
+results_dir = "results"
+
+# %% tags=["remove-cell"]
+import pandas as pd
+from myst_nb import glue
+
+from rwku_core import experiments, findings, plots, tables
+from rwku_core.data import ATTACK_TYPES
+
+plan = experiments.Plan(model, profile, data, targets, seed, device, results_dir)
+df = tables.main_table(plan)
+attacks = df[[f"forget_aa_{a}" for a in ATTACK_TYPES]].rename(columns=lambda c: c.replace("forget_aa_", ""))
+kinds = df[["forget_fb", "forget_qa", "forget_aa"]].rename(columns=lambda c: c.replace("forget_", "").upper())
+for name, v in (("f1", findings.f1(df)), ("f7", findings.f7(attacks))):
+    glue(f"att_{name}_verdict", v["verdict"], display=False)
+    glue(f"att_{name}_detail", v["detail"], display=False)
+glue("att_model", model, display=False)
+
+# %% [markdown]
+# ## This run: forget score by probe kind
+#
+# Model `{glue:text}`att_model``, the main table's runs (after the last epoch), ROUGE-L recall x100
+# on the known forget probes; lower means more forgotten.
+
+# %% tags=["remove-input"]
+kinds.round(1)
+
+# %% [markdown]
+# The paper's Table 1 (LLaMA3-8B-Instruct), the same columns:
+
+# %% tags=["remove-input"]
+tables.paper_table("table1")[["forget_fb", "forget_qa", "forget_aa"]]
+
+# %% [markdown]
+# ## This run: forget score by attack type
+#
+# A blank cell means no known probe of that type among this run's targets.
+
+# %% tags=["remove-input"]
+fig = plots.attack_types(attacks.drop(index="Before"))
+
+# %% tags=["remove-input"]
+attacks.round(1)
+
+# %% [markdown]
+# ## Verdicts
+#
+# - **F1** *FB and AA probes recover more knowledge than QA probes after unlearning*:
+#   **{glue:text}`att_f1_verdict`** ({glue:text}`att_f1_detail`).
+# - **F7** *prefix injection, affirmative suffix, multiple choice and reverse query are the
+#   strongest attacks; RT resists attacks best, NPO next*: **{glue:text}`att_f7_verdict`**
+#   ({glue:text}`att_f7_detail`).
+#
+# Each attack type has only a few known probes per target here (the mini set has at least three of
+# each type per target, before filtering), so the per-attack ranking is noisy. The paper publishes
+# Figure 4 as a chart, not a table, so only its orderings are compared.

@@ -1,0 +1,142 @@
+"""The runs behind each chapter, for one model and one profile. Each run is computed once into the
+results store and afterwards only read, so a rebuild of the book renders without computing.
+
+    >>> plan = Plan("smollm2-135m-instruct", "default")
+    >>> plan.main()          # {(method, mode): run directory} for the main-results table
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import results
+from .data import load_targets
+from .evaluate import EvalConfig
+from .profiles import get_profile, layer_windows
+from .runner import run_eval, run_unlearn
+
+INFERENCE_TIME = ("icu", "repe")
+LABELS = {"icu": "ICU", "repe": "RepE", "ga_star": "GA*", "ga": "GA", "dpo": "DPO", "npo": "NPO", "rt": "RT"}
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+@dataclass
+class Plan:
+    model: str
+    profile: str
+    data: str | None = None          # default: the profile's
+    targets: list | str | None = None
+    seed: int = 0
+    device: str = "cpu"
+    results_dir: str = "results"
+    settings: dict = field(init=False)
+
+    def __post_init__(self):
+        self.settings = get_profile(self.profile)
+        self.data = self.data or self.settings["data"]
+        self.targets = self.targets if self.targets is not None else self.settings["targets"]
+        self.eval_cfg = EvalConfig(utility_limit=self.settings["utility_limit"])
+
+    # ---- single runs ----------------------------------------------------------------------------
+    def before(self, targets=None) -> Path:
+        return run_eval(self.model, self.data, targets or self.targets, out=self.results_dir, cfg=self.eval_cfg,
+                        device=self.device, log=_log)
+
+    def unlearn(self, method: str, mode: str = "full", targets=None, setting: str = "single",
+                method_hp: dict | None = None) -> Path:
+        overrides = {**self.settings["train_overrides"], "seed": self.seed}
+        return run_unlearn(self.model, self.data, targets or self.targets, method, mode, out=self.results_dir,
+                           setting=setting, hparams=self.settings["hparams"], train_overrides=overrides,
+                           eval_cfg=self.eval_cfg, device=self.device, log=_log, method_hp=method_hp)
+
+    # ---- the chapters' run lists ----------------------------------------------------------------
+    def main(self) -> dict[tuple[str, str], Path]:
+        """Tables 1 and 2: ICU, RepE (alpha 1.0) and every training method, full and LoRA."""
+        runs = {}
+        for m in self.settings["main_methods"]:
+            mode = "none" if m in INFERENCE_TIME else "full"
+            runs[(m, mode)] = self.unlearn(m, method_hp={"alpha": 1.0} if m == "repe" else None)
+        for m in self.settings["lora_methods"]:
+            runs[(m, "lora")] = self.unlearn(m, "lora")
+        return runs
+
+    def repe(self) -> dict[float, Path]:
+        """RepE at each strength of the profile (the trade-off chapter's RepE curve)."""
+        return {a: self.unlearn("repe", method_hp={"alpha": a}) for a in self.settings["repe_alphas"]}
+
+    def batch_pool(self) -> list:
+        """Targets for batch-target runs: the profile's targets, then the other targets of the data."""
+        chosen = [t.name for t in load_targets(self.data, self.targets)]
+        rest = [t.name for t in load_targets(self.data, "first100" if self.data == "hub" else None)
+                if t.name not in chosen]
+        return chosen + rest
+
+    def batch(self) -> dict[tuple[str, int], Path]:
+        """Figure 5: each method forgetting the first k targets of the pool at once."""
+        pool = self.batch_pool()
+        runs = {}
+        for k in self.settings["batch_sizes"]:
+            if k > len(pool):
+                raise ValueError(f"profile '{self.profile}': batch size {k} exceeds the {len(pool)} targets of "
+                                 f"data source {self.data!r}")
+            for m in self.settings["batch_methods"]:
+                runs[(m, k)] = self.unlearn(m, targets=pool[:k], setting="batch" if k > 1 else "single")
+        return runs
+
+    def windows(self) -> list[str]:
+        from .models import load_model
+        from .methods.repe import decoder_layers
+        n = len(decoder_layers(load_model(self.model, device=self.device).model))
+        return layer_windows(n, self.settings["layer_windows"])
+
+    def layers(self) -> dict[tuple[str, str], Path]:
+        """Figure 7: each method with only one window of 4 consecutive layers trainable (first target)."""
+        first = self.targets[:1] if isinstance(self.targets, list) else self.targets
+        return {(m, w): self.unlearn(m, w, targets=first) for m in self.settings["layer_methods"] for w in self.windows()}
+
+
+def last_epoch(path: Path) -> dict:
+    """The summary after the last epoch of an unlearning run (or of an evaluation run)."""
+    s = results.load_run(path)["summary"]
+    return s[-1] if isinstance(s, list) else s
+
+
+def collapsed(path: Path) -> list[str]:
+    """Keys (targets or "batch") whose training collapsed, with the reason."""
+    cfg = results.load_run(path)["config"]
+    return [f"{k}: {v}" for k, v in (cfg.get("collapsed") or {}).items() if v]
+
+
+MEMORIZATION_SOURCES = {   # data/memorization/<file>.json: the four sources of the paper's Figure 1
+    "rwku_knowledge": "RWKU target knowledge",
+    "low_popularity": "low-popularity knowledge",
+    "unseen": "unseen (after the training cut-off)",
+    "web_text": "generic web text",
+}
+
+
+def memorization(plan: Plan) -> Path:
+    """EM and NLL of every memorization text under the plan's model, stored as a run."""
+    import json
+
+    from .data import REPO_ROOT
+    from .evaluate import memorization as score
+    from .models import load_model
+    folder = REPO_ROOT / "data" / "memorization"
+    texts = {k: [r["text"] for r in json.loads((folder / f"{k}.json").read_text(encoding="utf-8"))]
+             for k in MEMORIZATION_SOURCES}
+    config = {"kind": "memorization", "model": plan.model, "texts": texts, "device": plan.device}
+    path = results.run_path(plan.results_dir, "memorization", plan.model, "figure1", config)
+    if results.is_complete(path):
+        return path
+    lm = load_model(plan.model, device=plan.device)
+    records, summary = [], {}
+    for key, label in MEMORIZATION_SOURCES.items():
+        rows = score(lm, texts[key])
+        records += [{"source": label, "id": f"{key}_{i}", "text": t, **r} for i, (t, r) in enumerate(zip(texts[key], rows))]
+        summary[label] = {"em": sum(r["em"] for r in rows) / len(rows), "nll": sum(r["nll"] for r in rows) / len(rows)}
+    return results.write_run(path, summary, {}, records, config)
