@@ -87,7 +87,7 @@ def f1(df: pd.DataFrame) -> dict:
     training methods in full mode)."""
     full = _full(df)
     fb, qa, aa = full["forget_fb"].mean(), full["forget_qa"].mean(), full["forget_aa"].mean()
-    return {"verdict": _v((fb > qa) + (aa > qa), 2), "detail": f"mean after training: FB {fb:.1f}, QA {qa:.1f}, AA {aa:.1f}"}
+    return {"verdict": _v(int(fb > qa) + int(aa > qa), 2), "detail": f"mean after training: FB {fb:.1f}, QA {qa:.1f}, AA {aa:.1f}"}
 
 
 PAPER_STRONG_ATTACKS = ["prefix_injection", "affirmative_suffix", "multiple_choice", "reverse_query"]

@@ -1,0 +1,51 @@
+"""Book helpers on hand-made tables: best/second marks with the paper's directions, layer windows,
+and finding verdicts computed from numbers whose answer is known."""
+import pandas as pd
+import pytest
+
+from rwku_core import findings
+from rwku_core.profiles import get_profile, layer_windows
+from rwku_core.tables import rank_marks
+
+
+def test_rank_marks_follow_the_paper_arrows_and_skip_before():
+    df = pd.DataFrame({"forget_all": [80.0, 10.0, 30.0, 20.0], "neighbor_all": [90.0, 40.0, 70.0, 70.0],
+                       "mia_rm": [200.0, 300.0, 250.0, 260.0]}, index=["Before", "GA (Full)", "NPO (Full)", "RT (Full)"])
+    m = rank_marks(df)
+    assert m.loc["Before"].tolist() == ["", "", ""]                       # Before is never ranked
+    assert m["forget_all"].tolist() == ["", "best", "", "second"]         # lower is better
+    assert m["neighbor_all"].tolist() == ["", "second", "best", "best"]   # higher is better; ties share
+    assert m["mia_rm"].tolist() == ["", "", "best", "second"]             # RM: lower is better
+
+
+def test_layer_windows():
+    assert layer_windows(30, 2) == ["layers:0-3", "layers:26-29"]
+    assert layer_windows(30, 4) == ["layers:0-3", "layers:9-12", "layers:17-20", "layers:26-29"]
+    assert layer_windows(32, "all") == [f"layers:{a}-{a + 3}" for a in range(0, 29, 4)]
+    assert layer_windows(18, "all")[-1] == "layers:14-17"
+
+
+def test_unknown_profile_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="smoke, default, paper"):
+        get_profile("huge")
+
+
+def test_finding_verdicts_on_known_numbers():
+    rows = {"Before": [80, 60, 60, 70, 90, 300, 250, 50, 50, 600],
+            "ICU": [75, 60, 60, 68, 88, 300, 250, 50, 50, 600],
+            "GA* (Full)": [50, 40, 40, 45, 85, 310, 250, 48, 50, 590],
+            "GA (Full)": [10, 5, 20, 12, 70, 320, 260, 45, 48, 580],
+            "NPO (Full)": [15, 8, 25, 16, 75, 320, 262, 46, 47, 585],
+            "DPO (Full)": [40, 30, 45, 38, 80, 305, 255, 20, 30, 590],
+            "RT (Full)": [35, 20, 40, 32, 60, 302, 252, 44, 45, 300]}
+    cols = ["forget_fb", "forget_qa", "forget_aa", "forget_all", "neighbor_all", "mia_fm", "mia_rm", "fac", "tru", "flu"]
+    df = pd.DataFrame(rows, index=cols).T.astype(float)
+    assert findings.f2(df)["verdict"] == findings.REPRODUCED            # GA 12 < GA* 45
+    assert findings.f1(df)["verdict"] == findings.REPRODUCED            # FB and AA above QA
+    assert findings.f5(df)["verdict"] == findings.REPRODUCED            # ICU drop 2 < 20
+    assert findings.f6(df)["verdict"] == findings.REPRODUCED            # GA/NPO best, DPO Fac+Tru, RT Flu
+    df.loc["DPO (Full)", ["fac", "tru"]] = 50                           # now RT loses most Fac+Tru
+    assert findings.f6(df)["verdict"] == findings.PARTLY
+    f3 = findings.f3(df)                                                 # gaps move by 10, 8, 0, 0 < 30
+    assert f3["verdict"] == findings.REPRODUCED and "+10.0" in f3["detail"]
+    assert findings.refusal_share(["I don't know.", "Paris", "I'm not sure about that", ""]) == 50.0
