@@ -34,8 +34,7 @@ from rwku_core.data import load_targets
 
 plan = experiments.Plan(model, profile, data, targets, seed, device, results_dir)
 df = tables.main_table(plan)
-collapsed = {label: experiments.collapsed(p) for (m, mode), p in plan.main().items()
-             for label in [experiments.LABELS[m] + {"lora": " (LoRA)", "full": " (Full)"}.get(mode, "")]}
+collapsed = {experiments.label(m, mode): experiments.collapsed(p) for (m, mode), p in plan.main().items()}
 glue("main_model", model, display=False)
 glue("main_profile", profile, display=False)
 glue("main_targets", ", ".join(t.name for t in load_targets(plan.data, plan.targets)), display=False)

@@ -44,7 +44,7 @@ for (m, mode), p in main.items():
     recs = [r for r in results.load_records(p) if r["set"] == "forget"]
     last = max(r.get("epoch", 0) for r in recs)
     recs = [r for r in recs if r.get("epoch", 0) == last]
-    label = experiments.LABELS[m] + (" (Full)" if mode == "full" else "")
+    label = experiments.label(m, mode)
     answers[label] = {r["id"]: r["prediction"] for r in recs if r["target"] == first}
     shares[label] = findings.refusal_share([r["prediction"] for r in recs])
 shares["Before"] = findings.refusal_share([r["prediction"] for r in before])

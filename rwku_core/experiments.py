@@ -20,6 +20,13 @@ INFERENCE_TIME = ("icu", "repe")
 LABELS = {"icu": "ICU", "repe": "RepE", "ga_star": "GA*", "ga": "GA", "dpo": "DPO", "npo": "NPO", "rt": "RT"}
 
 
+def label(method: str, mode: str) -> str:
+    """A run's row label as in the paper's tables: "ICU", "GA (Full)", "GA (LoRA)", "GA (layers:0-3)"."""
+    if method in INFERENCE_TIME or mode == "none":
+        return LABELS[method]
+    return f"{LABELS[method]} ({ {'full': 'Full', 'lora': 'LoRA'}.get(mode, mode) })"
+
+
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr)
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import paper
 from .evaluate import SUMMARY_COLUMNS
-from .experiments import LABELS, Plan, last_epoch
+from .experiments import Plan, label, last_epoch
 
 # direction of "better" per column, as the arrows of the paper's Table 1
 LOWER_IS_BETTER = {"forget_fb", "forget_qa", "forget_aa", "forget_all", "mia_rm"}
@@ -20,8 +20,7 @@ def main_table(plan: Plan) -> pd.DataFrame:
     """Before, then each main run after its last epoch, in the paper's row order, x100."""
     rows = {"Before": last_epoch(plan.before())}
     for (method, mode), path in plan.main().items():
-        label = LABELS[method] + {"lora": " (LoRA)", "full": " (Full)"}.get(mode, "")
-        rows[label] = last_epoch(path)
+        rows[label(method, mode)] = last_epoch(path)
     df = pd.DataFrame(rows).T[SUMMARY_COLUMNS]
     df.index.name = "method"
     return df

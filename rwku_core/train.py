@@ -29,7 +29,7 @@ class TrainConfig:
     batch_size: int = 4
     warmup_steps: int = 20      # capped at a tenth of all steps for short runs
     max_length: int = 512       # cut-off in tokens
-    corpus_size: int = 16       # synthetic texts per target
+    corpus_size: int = 8        # synthetic texts per target (hparams.COMMON)
     seed: int = 0
     beta: float | None = None   # DPO 0.1 / NPO 0.2 when None
     weight_decay: float = 0.0

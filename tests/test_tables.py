@@ -49,3 +49,12 @@ def test_finding_verdicts_on_known_numbers():
     f3 = findings.f3(df)                                                 # gaps move by 10, 8, 0, 0 < 30
     assert f3["verdict"] == findings.REPRODUCED and "+10.0" in f3["detail"]
     assert findings.refusal_share(["I don't know.", "Paris", "I'm not sure about that", ""]) == 50.0
+
+
+def test_row_labels_match_the_paper_tables():
+    from rwku_core.experiments import label
+    from rwku_core.paper import table
+    labels = [label("icu", "none"), label("repe", "none")] + [label(m, mode) for m in ("ga_star", "ga", "dpo", "npo", "rt")
+                                                            for mode in ("full", "lora")]
+    assert set(labels) == set(table("table1").index) - {"Before"}
+    assert label("npo", "layers:0-3") == "NPO (layers:0-3)"
