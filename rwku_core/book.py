@@ -1,8 +1,12 @@
 """Build the book: execute every chapter notebook with papermill, then render HTML with Jupyter Book v1.
 
-Chapters are jupytext sources in ``notebooks/`` (listed in ``CHAPTERS``); executed copies go to
-``book/`` (build output, not committed) and the HTML to ``_build/html``. A chapter whose source and
-parameters are unchanged since its last execution is not executed again, so a rebuild only renders.
+Chapters are jupytext sources in ``notebooks/`` (listed in ``CHAPTERS``). Executed copies go to
+``book/<model>/<chapter>.ipynb`` (build output, not committed), one folder per model, so several
+models' runs live side by side in one book: executing the chapters for one more model adds its pages
+(``_toc.yml`` takes every ``book/*/*`` notebook). The HTML goes to ``_build/html``; the book build
+never executes notebooks. A chapter whose source and parameters are unchanged since its last
+execution is not executed again, and every run it reads is cached in the results store, so a
+rebuild only renders.
 
     python -m rwku_core.book --model smollm2-135m-instruct --profile default
 """
@@ -20,15 +24,22 @@ from pathlib import Path
 
 from .data import REPO_ROOT
 from .models import DEFAULT_MODEL
-from .profiles import PROFILES
+from .profiles import PROFILES, get_profile
+from .results import safe_name
 
-CHAPTERS = ["00_intro", "01_data_tour"]   # order of the book; sources are notebooks/<name>.py
+CHAPTERS = ["00_intro", "01_data_tour", "02_memorization", "03_main_results", "04_tradeoff",
+            "05_attack_types", "06_batch_target", "07_partial_layer", "08_case_studies"]
 NOTEBOOKS = REPO_ROOT / "notebooks"
-BOOK = REPO_ROOT / "book"
+BOOK_FILES = ("_config.yml", "_toc.yml", "book/index.md")   # what a book root needs besides book/<model>/
+
+
+def model_folder(model: str) -> str:
+    """The folder of a model's chapters under book/ (a Hub id's slash becomes a double underscore)."""
+    return safe_name(model.replace("/", "__"))
 
 
 def chapter_parameters(model: str, profile: str, results_dir: str, seed: int, device: str) -> dict:
-    prof = PROFILES[profile]
+    prof = get_profile(profile)
     return dict(model=model, data=prof["data"], targets=prof["targets"], profile=profile, seed=seed,
                 device=device, results_dir=results_dir)
 
@@ -39,8 +50,20 @@ def _stamp(source: Path, params: dict) -> str:
     return h.hexdigest()[:16]
 
 
-def execute_chapter(name: str, params: dict, force: bool = False, log=print) -> bool:
-    """Execute one chapter into book/<name>.ipynb; returns False when the cached copy was kept."""
+def _retitle(nb, model: str, profile: str) -> None:
+    """Append the model and profile to the chapter's title, so that pages of several models differ."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            first, _, rest = cell.source.partition("\n")
+            cell.source = f"{first} ({model}, {profile})\n{rest}"
+            return
+
+
+def execute_chapter(name: str, params: dict, root: Path = REPO_ROOT, force: bool = False, log=print) -> bool:
+    """Execute one chapter into <root>/book/<model>/<name>.ipynb; returns False when the cached copy was kept.
+
+    A chapter that fails leaves no executed copy behind (the error names the chapter), so a book is
+    never built from a half-executed notebook."""
     import jupytext
     import nbformat
     import papermill
@@ -48,15 +71,17 @@ def execute_chapter(name: str, params: dict, force: bool = False, log=print) -> 
     source = NOTEBOOKS / f"{name}.py"
     if not source.exists():
         raise FileNotFoundError(f"chapter source {source} is missing (CHAPTERS in rwku_core/book.py)")
-    out = BOOK / f"{name}.ipynb"
+    folder = Path(root) / "book" / model_folder(params["model"])
+    out = folder / f"{name}.ipynb"
     stamp = _stamp(source, params)
     if out.exists() and not force:
         meta = nbformat.read(out, as_version=4).metadata.get("rwku", {})
         if meta.get("stamp") == stamp:
-            log(f"[book] {name}: unchanged, kept the executed copy")
+            log(f"[book] {params['model']}/{name}: unchanged, kept the executed copy")
             return False
-    BOOK.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     nb = jupytext.read(source)
+    _retitle(nb, params["model"], params["profile"])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["rwku"] = {"stamp": stamp, "parameters": params}
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,42 +89,69 @@ def execute_chapter(name: str, params: dict, force: bool = False, log=print) -> 
         nbformat.write(nb, src_nb)
         tmp_out = Path(tmp) / f"{name}.out.ipynb"
         t0 = time.time()
-        log(f"[book] {name}: executing with papermill ...")
-        papermill.execute_notebook(str(src_nb), str(tmp_out), parameters=params, kernel_name="python3",
-                                   cwd=str(REPO_ROOT), progress_bar=False)
+        log(f"[book] {params['model']}/{name}: executing with papermill ...")
+        try:
+            papermill.execute_notebook(str(src_nb), str(tmp_out), parameters=params, kernel_name="python3",
+                                       cwd=str(root), progress_bar=False)
+        except papermill.PapermillExecutionError as err:
+            out.unlink(missing_ok=True)      # never keep an executed copy of an older version
+            raise RuntimeError(f"chapter {name} (notebooks/{name}.py) failed for model {params['model']}: "
+                               f"{err.ename}: {err.evalue}") from None
+        executed = nbformat.read(tmp_out, as_version=4)
+        executed.metadata.setdefault("rwku", {})["seconds"] = round(time.time() - t0, 1)
+        nbformat.write(executed, tmp_out)
         shutil.move(tmp_out, out)   # only a fully executed notebook reaches book/
-        log(f"[book] {name}: done in {time.time() - t0:.0f} s")
+        log(f"[book] {params['model']}/{name}: done in {time.time() - t0:.0f} s")
     return True
 
 
-def build_html(strict: bool = True) -> Path:
-    """Render the executed notebooks with Jupyter Book v1 (no re-execution); returns _build/html."""
+def prepare_root(root: Path) -> None:
+    """Make ``root`` a book root: copy the book configuration there (for builds outside the repository)."""
+    root = Path(root)
+    if root.resolve() == REPO_ROOT.resolve():
+        return
+    for rel in BOOK_FILES:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO_ROOT / rel, root / rel)
+
+
+def build_html(root: Path = REPO_ROOT, strict: bool = True) -> Path:
+    """Render the executed notebooks with Jupyter Book v1 (no re-execution); returns <root>/_build/html.
+
+    ``strict``: warnings are errors (``-W -n``), as in CI."""
     exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe), "build", str(REPO_ROOT)] + (["-W", "-n", "--keep-going"] if strict else [])
+    cmd = [str(exe), "build", str(root)] + (["-W", "-n", "--keep-going"] if strict else [])
     subprocess.run(cmd, check=True)
-    return REPO_ROOT / "_build" / "html"
+    return Path(root) / "_build" / "html"
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=DEFAULT_MODEL, help="embedded name, Hub id or local folder")
-    ap.add_argument("--profile", default="default", choices=list(PROFILES))
-    ap.add_argument("--results", default="results", help="results store (relative to the repository)")
+    ap.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILES)}")
+    ap.add_argument("--results", default="results", help="results store (relative to the book root)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--chapters", nargs="*", default=CHAPTERS, help="subset of chapters to execute")
     ap.add_argument("--force", action="store_true", help="re-execute chapters even when unchanged")
     ap.add_argument("--no-html", action="store_true", help="execute notebooks only")
+    ap.add_argument("--root", default=str(REPO_ROOT),
+                    help="book root holding book/, the results store and _build/ (default: the repository)")
     args = ap.parse_args(argv)
+    if args.profile not in PROFILES:
+        ap.error(f"unknown profile '{args.profile}'; valid profiles: {', '.join(PROFILES)}")
     unknown = [c for c in args.chapters if c not in CHAPTERS]
     if unknown:
         ap.error(f"unknown chapter(s) {unknown}; valid chapters: {', '.join(CHAPTERS)}")
+    root = Path(args.root)
+    prepare_root(root)
     params = chapter_parameters(args.model, args.profile, args.results, args.seed, args.device)
     t0 = time.time()
     for name in args.chapters:
-        execute_chapter(name, params, force=args.force)
+        execute_chapter(name, params, root=root, force=args.force)
+    print(f"[book] chapters ready for {args.model} ({args.profile}) in {time.time() - t0:.0f} s")
     if not args.no_html:
-        html = build_html()
+        html = build_html(root)
         print(f"[book] built {html / 'index.html'} in {time.time() - t0:.0f} s")
     return 0
 

@@ -22,3 +22,20 @@ def read(path: Path):
 
 def write(path: Path, obj):
     path.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
+
+
+SMOKE_ROOT = Path(__file__).resolve().parents[1] / "_build" / "smoke"   # book root of the smoke build
+
+
+@pytest.fixture(scope="session")
+def smoke_book():
+    """The whole book at the smoke profile on the default model, built the way CI does: papermill
+    executes every chapter (a cell error fails), Jupyter Book renders with warnings as errors.
+    Built in its own root (_build/smoke) so a developer's `make book` output is left alone."""
+    import subprocess
+    import sys
+
+    from rwku_core.data import REPO_ROOT
+    subprocess.run([sys.executable, "-m", "rwku_core.book", "--profile", "smoke", "--root", str(SMOKE_ROOT)],
+                   cwd=REPO_ROOT, check=True)
+    return SMOKE_ROOT

@@ -1,21 +1,22 @@
-"""The book: executed by papermill, rendered by Jupyter Book v1, with the data statistics table
-computed by the notebook (compared cell by cell with rwku_core's own counts)."""
-import subprocess
-import sys
+"""The book at the smoke profile: executed by papermill, rendered by Jupyter Book v1. The rendered
+tables are compared cell by cell with numbers computed independently (rwku_core's own counts, the
+runs in the results store)."""
+import json
 
+import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
-from rwku_core import book
-from rwku_core.data import REPO_ROOT, load_targets, statistics
+from rwku_core import book, experiments
+from rwku_core.data import load_targets, statistics
+from rwku_core.evaluate import SUMMARY_COLUMNS
 
 pytestmark = pytest.mark.slow
+MODEL = "smollm2-135m-instruct"
 
 
-@pytest.fixture(scope="module")
-def built():
-    subprocess.run([sys.executable, "-m", "rwku_core.book", "--profile", "smoke"], cwd=REPO_ROOT, check=True)
-    return REPO_ROOT / "_build" / "html"
+def _page(root, name):
+    return root / "_build" / "html" / "book" / book.model_folder(MODEL) / f"{name}.html"
 
 
 def _tables(html_path):
@@ -27,14 +28,21 @@ def _tables(html_path):
     return soup, out
 
 
-def test_every_chapter_rendered(built):
+def test_every_chapter_rendered_without_errors(smoke_book):
+    assert (smoke_book / "_build" / "html" / "index.html").exists()
     for name in book.CHAPTERS:
-        assert (built / "book" / f"{name}.html").exists(), name
-    assert (built / "index.html").exists()
+        page = _page(smoke_book, name)
+        assert page.exists(), name
+        text = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").get_text(" ")
+        assert "Traceback" not in text and "Error:" not in text, name
+        assert f"({MODEL}, smoke)" in text, name            # the title names model and profile
+        nb = nbformat.read(smoke_book / "book" / book.model_folder(MODEL) / f"{name}.ipynb", as_version=4)
+        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
+        assert not errors, name
 
 
-def test_data_tour_shows_the_computed_statistics(built):
-    soup, tables = _tables(built / "book" / "01_data_tour.html")
+def test_data_tour_shows_the_computed_statistics(smoke_book):
+    soup, tables = _tables(_page(smoke_book, "01_data_tour"))
     expected = {str(r["index"]): r for r in statistics(load_targets("mini"))}
     stats = next(t for t in tables if t and "forget_fb" in t[0])
     header = stats[0]
@@ -47,10 +55,35 @@ def test_data_tour_shows_the_computed_statistics(built):
                 assert got[col] == str(exp[col]), (row[0], col)
             seen += 1
     assert seen == len(expected)
-    text = soup.get_text(" ")
-    assert "smollm2-135m-instruct" in text and "Traceback" not in text
 
 
-def test_rebuild_uses_cached_chapters(built):
-    params = book.chapter_parameters("smollm2-135m-instruct", "smoke", "results", 0, "cpu")
-    assert book.execute_chapter("01_data_tour", params, log=lambda *_: None) is False
+def test_main_results_table_is_the_stored_runs(smoke_book):
+    """Every row of the rendered main table equals the last-epoch summary of its run in the store."""
+    plan = experiments.Plan(MODEL, "smoke", results_dir=str(smoke_book / "results"))
+    expected = {"Before": experiments.last_epoch(plan.before())}
+    for (method, mode), path in plan.main().items():
+        expected[experiments.label(method, mode)] = experiments.last_epoch(path)
+    _, tables = _tables(_page(smoke_book, "03_main_results"))
+    ours = tables[0]
+    header = [h for h in ours[0] if h]
+    assert header[:len(SUMMARY_COLUMNS)] == SUMMARY_COLUMNS or header[-len(SUMMARY_COLUMNS):] == SUMMARY_COLUMNS
+    seen = set()
+    for row in ours[1:]:
+        if row and row[0] in expected:
+            cells = row[-len(SUMMARY_COLUMNS):]
+            for col, cell in zip(SUMMARY_COLUMNS, cells):
+                assert cell == f"{expected[row[0]][col]:.1f}", (row[0], col)
+            seen.add(row[0])
+    assert seen == set(expected)
+
+
+def test_rebuild_uses_cached_chapters(smoke_book):
+    params = book.chapter_parameters(MODEL, "smoke", "results", 0, "cpu")
+    assert book.execute_chapter("01_data_tour", params, root=smoke_book, log=lambda *_: None) is False
+
+
+def test_chapters_record_their_parameters(smoke_book):
+    nb = nbformat.read(smoke_book / "book" / book.model_folder(MODEL) / "03_main_results.ipynb", as_version=4)
+    meta = nb.metadata["rwku"]
+    assert meta["parameters"] == json.loads(json.dumps(book.chapter_parameters(MODEL, "smoke", "results", 0, "cpu")))
+    assert meta["seconds"] > 0
