@@ -18,7 +18,7 @@
 # Every chapter is a notebook executed with papermill on the model and profile named below, then
 # rendered here. Numbers in the prose are computed, not typed.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 model = "smollm2-135m-instruct"   # embedded name, Hub id or local folder
 data = "mini"                     # "mini", "hub" or an official-layout directory
 targets = [1, 4, 14]              # official target indices or names
@@ -45,8 +45,8 @@ glue("intro_stand_in", stand_in, display=False)
 # %% [markdown]
 # ## The scale of this run
 #
-# - **Model**: `{glue:text}`intro_model`` (an offline stand-in for `{glue:text}`intro_stand_in``).
-# - **Profile**: `{glue:text}`intro_profile``, with {glue:text}`intro_n_targets` targets:
+# - **Model**: **{glue:text}`intro_model`** (an offline stand-in for **{glue:text}`intro_stand_in`**).
+# - **Profile**: **{glue:text}`intro_profile`**, with {glue:text}`intro_n_targets` targets:
 #   {glue:text}`intro_targets`.
 # - **Data**: the bundled mini-RWKU (see the data tour) unless the profile says `hub`.
 #

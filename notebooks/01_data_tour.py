@@ -16,7 +16,7 @@
 # how many probes the original model actually knows: as in the paper, evaluation keeps only the
 # probes whose gold answer the original model's greedy answer recalls.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 model = "smollm2-135m-instruct"
 data = "mini"
 targets = [1, 4, 14]
@@ -43,8 +43,8 @@ glue("tour_n_forget", int(stats[["forget_fb", "forget_qa", "forget_aa"]].sum().s
 # %% [markdown]
 # ## What is in the data
 #
-# The source is `{glue:text}`tour_source`` with {glue:text}`tour_n_targets` targets and
-# {glue:text}`tour_n_forget` forget probes in all (data fingerprint `{glue:text}`tour_fingerprint``).
+# The source is **{glue:text}`tour_source`** with {glue:text}`tour_n_targets` targets and
+# {glue:text}`tour_n_forget` forget probes in all (data fingerprint **{glue:text}`tour_fingerprint`**).
 # The table counts each file per target, in the paper's Table 5 columns.
 
 # %% tags=["remove-input"]
@@ -86,7 +86,7 @@ glue("tour_min_known", int(survival["forget_known"].min()), display=False)
 glue("tour_enough", int((survival["forget_known"] >= 5).sum()), display=False)
 
 # %% [markdown]
-# Known probes per target of this run for `{glue:text}`tour_model`` (known / all).
+# Known probes per target of this run for **{glue:text}`tour_model`** (known / all).
 # {glue:text}`tour_enough` of this run's targets keep at least five forget probes; the fewest kept by
 # any of them is {glue:text}`tour_min_known`. (The data card, `data/README.md`, lists all mini
 # targets.) A loose match can count as known: a gold answer "Venus Williams" is half recalled by

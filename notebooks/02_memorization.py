@@ -16,7 +16,7 @@
 # where the greedy next token equals the true one, teacher-forced). RWKU knowledge showed the
 # highest EM and the lowest NLL: the model has memorized it, so there is something to unlearn.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 model = "smollm2-135m-instruct"
 data = "mini"
 targets = [1, 4, 14]
@@ -51,7 +51,7 @@ glue("mem_nll_rank", int((means["nll"] < means.loc[rwku, "nll"]).sum()) + 1, dis
 # %% [markdown]
 # ## This run
 #
-# Model `{glue:text}`mem_model``; {glue:text}`mem_n` texts written for this project (12 per source,
+# Model **{glue:text}`mem_model`**; {glue:text}`mem_n` texts written for this project (12 per source,
 # `data/memorization/`, plain text without a chat template). The paper used Wikipedia passages of
 # the 200 targets, Wikipedia pages of little-known entities, 2024 news and C4.
 

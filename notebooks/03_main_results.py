@@ -17,7 +17,7 @@
 # utility Gen, Rea, Tru, Fac, Flu (higher = better). Best is bold, second underlined; Before is not
 # ranked.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 model = "smollm2-135m-instruct"
 data = "mini"
 targets = [1, 4, 14]
@@ -29,7 +29,7 @@ results_dir = "results"
 # %% tags=["remove-cell"]
 from myst_nb import glue
 
-from rwku_core import experiments, findings, tables
+from rwku_core import experiments, findings, hparams, tables
 from rwku_core.data import load_targets
 
 plan = experiments.Plan(model, profile, data, targets, seed, device, results_dir)
@@ -39,6 +39,7 @@ glue("main_model", model, display=False)
 glue("main_profile", profile, display=False)
 glue("main_targets", ", ".join(t.name for t in load_targets(plan.data, plan.targets)), display=False)
 glue("main_hparams", plan.settings["hparams"], display=False)
+glue("main_repe_alpha", hparams.inference_hp(plan.settings["hparams"], "repe")["alpha"], display=False)
 glue("main_utility", "all items" if plan.settings["utility_limit"] is None
      else f"the first {plan.settings['utility_limit']} items of each set", display=False)
 glue("main_collapsed", "; ".join(f"{k} ({', '.join(v)})" for k, v in collapsed.items() if v) or "none", display=False)
@@ -50,9 +51,9 @@ for name, v in verdicts.items():
 # %% [markdown]
 # ## This run
 #
-# Model `{glue:text}`main_model``, profile `{glue:text}`main_profile``, targets
+# Model **{glue:text}`main_model`**, profile **{glue:text}`main_profile`**, targets
 # {glue:text}`main_targets` (mini-RWKU, probes the original model knows), hyper-parameters
-# `{glue:text}`main_hparams``, utility on {glue:text}`main_utility`. Each number is the mean over
+# **{glue:text}`main_hparams`**, utility on {glue:text}`main_utility`, RepE at alpha {glue:text}`main_repe_alpha`. Each number is the mean over
 # targets after the last epoch (x100; MIA columns are mean LOSS x100). Collapsed runs:
 # {glue:text}`main_collapsed`.
 

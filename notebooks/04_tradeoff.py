@@ -15,7 +15,7 @@
 # forgets, the more neighboring facts it loses, while general utility moves much less (except for
 # RepE, whose vector harms reasoning and factuality).
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 model = "smollm2-135m-instruct"
 data = "mini"
 targets = [1, 4, 14]
@@ -45,7 +45,7 @@ glue("trade_epochs", "after every epoch" , display=False)
 # %% [markdown]
 # ## This run
 #
-# Model `{glue:text}`trade_model``, the full-mode runs of the main table evaluated
+# Model **{glue:text}`trade_model`**, the full-mode runs of the main table evaluated
 # {glue:text}`trade_epochs` (the black dot is Before; each curve starts there), and RepE at
 # alpha = {glue:text}`trade_alphas`. Neighbor probes and MIA are evaluated after every epoch; the
 # utility tasks after the last epoch only (to keep the run short), so the utility panels show

@@ -15,7 +15,7 @@
 # prefix injection, affirmative suffix, multiple choice and reverse query are the strongest
 # attacks, with RT the most resistant method and NPO next (F7).
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 model = "smollm2-135m-instruct"
 data = "mini"
 targets = [1, 4, 14]
@@ -32,8 +32,8 @@ from rwku_core import experiments, findings, plots, tables
 from rwku_core.data import ATTACK_TYPES
 
 plan = experiments.Plan(model, profile, data, targets, seed, device, results_dir)
-df = tables.main_table(plan)
-attacks = df[[f"forget_aa_{a}" for a in ATTACK_TYPES]].rename(columns=lambda c: c.replace("forget_aa_", ""))
+df = tables.main_table(plan, columns=None)
+attacks = df.reindex(columns=[f"forget_aa_{a}" for a in ATTACK_TYPES]).rename(columns=lambda c: c.replace("forget_aa_", ""))
 kinds = df[["forget_fb", "forget_qa", "forget_aa"]].rename(columns=lambda c: c.replace("forget_", "").upper())
 for name, v in (("f1", findings.f1(df)), ("f7", findings.f7(attacks))):
     glue(f"att_{name}_verdict", v["verdict"], display=False)
@@ -43,7 +43,7 @@ glue("att_model", model, display=False)
 # %% [markdown]
 # ## This run: forget score by probe kind
 #
-# Model `{glue:text}`att_model``, the main table's runs (after the last epoch), ROUGE-L recall x100
+# Model **{glue:text}`att_model`**, the main table's runs (after the last epoch), ROUGE-L recall x100
 # on the known forget probes; lower means more forgotten.
 
 # %% tags=["remove-input"]

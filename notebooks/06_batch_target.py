@@ -14,7 +14,7 @@
 # rates). GA collapsed at about 30 targets (every answer degenerates), DPO and NPO could not keep
 # both the forget and the neighbor set under control, and RT stayed stable (F8).
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 model = "smollm2-135m-instruct"
 data = "mini"
 targets = [1, 4, 14]
@@ -49,7 +49,7 @@ glue("batch_pool", ", ".join(plan.batch_pool()[:max(plan.settings["batch_sizes"]
 # %% [markdown]
 # ## This run
 #
-# Model `{glue:text}`batch_model``; the first k of {glue:text}`batch_pool` forgotten at once for
+# Model **{glue:text}`batch_model`**; the first k of {glue:text}`batch_pool` forgotten at once for
 # k = {glue:text}`batch_sizes` (k = 1 is the single-target setting). Scores are averaged over the k
 # targets after the last epoch.
 

@@ -13,7 +13,7 @@
 # (the rest frozen) and moved the window through the network. Tuning the early layers unlearned
 # better, without hurting neighbor knowledge more (F9).
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 model = "smollm2-135m-instruct"
 data = "mini"
 targets = [1, 4, 14]
@@ -44,7 +44,7 @@ glue("layer_windows", ", ".join(plan.windows()), display=False)
 # %% [markdown]
 # ## This run
 #
-# Model `{glue:text}`layer_model``, target {glue:text}`layer_target`, windows
+# Model **{glue:text}`layer_model`**, target {glue:text}`layer_target`, windows
 # {glue:text}`layer_windows` (hyper-parameters of the `layers` mode from the grid search).
 
 # %% tags=["remove-input"]

@@ -13,7 +13,7 @@
 # to the same probes. ICU and RT answer by refusing ("I don't know"), while GA, DPO and NPO answer
 # with something wrong (F10).
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 model = "smollm2-135m-instruct"
 data = "mini"
 targets = [1, 4, 14]
@@ -57,7 +57,7 @@ glue("case_model", model, display=False)
 # %% [markdown]
 # ## This run
 #
-# Model `{glue:text}`case_model``, target {glue:text}`case_target`: one known forget probe of each
+# Model **{glue:text}`case_model`**, target {glue:text}`case_target`: one known forget probe of each
 # kind and attack type, with the gold answer, the original model's answer and each method's answer
 # after unlearning (greedy, as evaluated; an empty cell is an empty answer).
 

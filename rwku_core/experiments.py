@@ -62,11 +62,12 @@ class Plan:
 
     # ---- the chapters' run lists ----------------------------------------------------------------
     def main(self) -> dict[tuple[str, str], Path]:
-        """Tables 1 and 2: ICU, RepE (alpha 1.0) and every training method, full and LoRA."""
+        """Tables 1 and 2: ICU, RepE (the setting's alpha, rwku_core/hparams.py) and every training
+        method, full and LoRA."""
         runs = {}
         for m in self.settings["main_methods"]:
             mode = "none" if m in INFERENCE_TIME else "full"
-            runs[(m, mode)] = self.unlearn(m, method_hp={"alpha": 1.0} if m == "repe" else None)
+            runs[(m, mode)] = self.unlearn(m)
         for m in self.settings["lora_methods"]:
             runs[(m, "lora")] = self.unlearn(m, "lora")
         return runs

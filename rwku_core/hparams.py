@@ -39,6 +39,14 @@ EMBEDDED = {   # SmolLM2-135M-Instruct (also used for Gemma-3-270M), 8 self-writ
     ("rt", "lora"): dict(lr=1e-3, epochs=2),        # 50.0, 72.2 (top of grid)
     ("rt", "layers"): dict(lr=1e-4, epochs=3),      # 33.3, 61.1 (top of grid)
 }
+INFERENCE = {   # inference-time methods: RepE strength alpha (ICU has no hyper-parameter)
+    "paper": {"repe": dict(alpha=1.0)},       # the middle of the paper's 0.5 / 1.0 / 1.5
+    # SmolLM2 on tuning target 3, known probes, (forget All, neighbor All), Before (77.8, 94.4):
+    # alpha 0.05 (55.6, 72.2), 0.1 (44.4, 77.8), 0.2 (11.1, 61.1), 0.3 (5.6, 38.9), 0.5 (11.1, 0.0),
+    # 1.0 empties every answer. The vector is added at each of the 15 middle layers, so a 135M model
+    # needs a far smaller alpha; 0.2 has the largest forget drop minus neighbor drop.
+    "embedded": {"repe": dict(alpha=0.2)},
+}
 BATCH_EPOCHS = 2          # batch-target: 2 epochs (paper)
 BATCH_LR_FACTOR = 0.5     # batch-target: smaller learning rates (paper: "smaller"; we halve)
 
@@ -50,6 +58,13 @@ All points: benchmarks/grid_results.json. Caveats: one tuning target with 9 + 9 
 probe is 5.6 points; several choices sit at the top of their grid (marked), so a wider grid may pick
 larger rates; the learning rates are 100-1000x the paper's 8B values, as expected for a 135M model
 trained for 2-6 steps."""
+
+
+def inference_hp(setting: str, method: str) -> dict:
+    """Hyper-parameters of an inference-time method (RepE's alpha) under ``setting``."""
+    if setting not in INFERENCE:
+        raise ValueError(f"unknown hyper-parameter setting '{setting}'; valid: {', '.join(INFERENCE)}")
+    return dict(INFERENCE[setting].get(method, {}))
 
 
 def lookup(setting: str, model: str, method: str, mode: str, target_setting: str = "single") -> dict:

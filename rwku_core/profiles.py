@@ -18,28 +18,28 @@ PROFILES = {
         data="mini",              # bundled mini-RWKU
         hparams="embedded",       # values found by benchmarks/grid_search.py for the embedded models
         train_overrides={"epochs": 1},   # one epoch of every training method
-        utility_limit=2,          # first 2 items of each utility set
+        utility_limit=1,          # first item of each utility set
         main_methods=["icu", "repe"] + TRAINING,
-        lora_methods=["ga", "npo"],      # LoRA rows of the main table
-        repe_alphas=[0.5, 1.0],   # RepE strengths (trade-off chapter)
-        batch_methods=["ga", "rt"],      # batch-target chapter
-        batch_sizes=[1, 2],       # targets forgotten at once
+        lora_methods=["ga"],      # LoRA rows of the main table
+        repe_alphas=[0.1, 0.2],   # RepE strengths (trade-off chapter; embedded scale, see hparams.INFERENCE)
+        batch_methods=["ga"],     # batch-target chapter
+        batch_sizes=[1, 2],       # targets forgotten at once (k = 1 reuses the main table's GA run)
         layer_methods=["ga"],     # partial-layer chapter
         layer_windows=2,          # windows of 4 consecutive layers, evenly spread (first and last)
     ),
-    "default": dict(          # the main job: SmolLM2 on 3 mini targets
+    "default": dict(          # the main job: SmolLM2 on 3 mini targets, the whole book in under an hour here
         targets=[1, 4, 14],       # Stephen King, Warren Buffett, Taylor Swift
         data="mini",
         hparams="embedded",
         train_overrides={},
-        utility_limit=4,          # first 4 items of each utility set after training (Before: the same)
+        utility_limit=2,          # first 2 items of each utility set (utility is a smoke signal at this scale)
         main_methods=["icu", "repe"] + TRAINING,
-        lora_methods=TRAINING,
-        repe_alphas=[0.5, 1.0, 1.5],     # the paper's values
-        batch_methods=["ga", "npo", "rt"],
+        lora_methods=["ga", "npo"],      # LoRA rows: the two strongest full-mode methods (F4)
+        repe_alphas=[0.1, 0.2, 0.3],     # around the embedded choice 0.2 (paper: 0.5, 1.0, 1.5 for 8B)
+        batch_methods=["ga", "rt"],      # the two methods of F8 (GA collapses, RT stays stable)
         batch_sizes=[1, 2, 4],
         layer_methods=["ga", "npo"],
-        layer_windows=4,
+        layer_windows=3,          # first, middle and last window of 4 layers
     ),
     "paper": dict(            # the paper's scale: a GPU and a Hub model (e.g. Llama-3-8B-Instruct)
         targets="first100",       # the 100 targets of the paper's main tables

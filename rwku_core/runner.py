@@ -131,6 +131,8 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
         parse_mode(mode, 10**6)    # syntax check before any work
     config = unlearn_config(model, data, [t.name for t in chosen], method, mode if not inference_time else "none",
                             setting, train_cfg, eval_cfg, hparams, fingerprint(chosen), device)
+    if inference_time:
+        method_hp = {**hpmod.inference_hp(hparams, method), **(method_hp or {})}
     if method_hp:
         config["method_hp"] = method_hp
     if utility_every_epoch:

@@ -16,12 +16,15 @@ from .experiments import Plan, label, last_epoch
 LOWER_IS_BETTER = {"forget_fb", "forget_qa", "forget_aa", "forget_all", "mia_rm"}
 
 
-def main_table(plan: Plan) -> pd.DataFrame:
-    """Before, then each main run after its last epoch, in the paper's row order, x100."""
+def main_table(plan: Plan, columns=SUMMARY_COLUMNS) -> pd.DataFrame:
+    """Before, then each main run after its last epoch, in the paper's row order, x100.
+    ``columns``: the paper's table columns by default; ``None`` for every summary key (attack types,
+    MIA AUCs)."""
     rows = {"Before": last_epoch(plan.before())}
     for (method, mode), path in plan.main().items():
         rows[label(method, mode)] = last_epoch(path)
-    df = pd.DataFrame(rows).T[SUMMARY_COLUMNS]
+    df = pd.DataFrame(rows).T
+    df = df[list(columns)] if columns is not None else df
     df.index.name = "method"
     return df
 
