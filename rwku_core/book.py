@@ -30,7 +30,7 @@ from .results import safe_name
 CHAPTERS = ["00_intro", "01_data_tour", "02_memorization", "03_main_results", "04_tradeoff",
             "05_attack_types", "06_batch_target", "07_partial_layer", "08_case_studies"]
 NOTEBOOKS = REPO_ROOT / "notebooks"
-BOOK_FILES = ("_config.yml", "_toc.yml", "book/index.md")   # what a book root needs besides book/<model>/
+BOOK_FILES = ("_config.yml", "_toc.yml", "book/index.md", "book/favicon.png")   # what a book root needs besides book/<model>/
 
 
 def model_folder(model: str) -> str:
@@ -92,7 +92,8 @@ def execute_chapter(name: str, params: dict, root: Path = REPO_ROOT, force: bool
         log(f"[book] {params['model']}/{name}: executing with papermill ...")
         try:
             papermill.execute_notebook(str(src_nb), str(tmp_out), parameters=params, kernel_name="python3",
-                                       cwd=str(root), progress_bar=False)
+                                       cwd=str(root), progress_bar=False,
+                                       stderr_file=sys.stderr)   # the runs' progress lines, as they come
         except papermill.PapermillExecutionError as err:
             out.unlink(missing_ok=True)      # never keep an executed copy of an older version
             raise RuntimeError(f"chapter {name} (notebooks/{name}.py) failed for model {params['model']}: "

@@ -58,3 +58,22 @@ def test_row_labels_match_the_paper_tables():
                                                             for mode in ("full", "lora")]
     assert set(labels) == set(table("table1").index) - {"Before"}
     assert label("npo", "layers:0-3") == "NPO (layers:0-3)"
+
+
+def test_repe_strength_follows_the_hyper_parameter_setting(tmp_path):
+    """The main table's RepE row uses the setting's alpha, and the run it names is the same run as the
+    trade-off sweep's point at that alpha (one configuration, one run directory)."""
+    from rwku_core import hparams
+    from rwku_core.runner import run_unlearn
+    assert hparams.inference_hp("embedded", "repe") == {"alpha": 0.2}
+    assert hparams.inference_hp("paper", "repe") == {"alpha": 1.0}
+    assert hparams.inference_hp("embedded", "icu") == {}
+    with pytest.raises(ValueError, match="valid: paper, embedded"):
+        hparams.inference_hp("big", "repe")
+    paths = []
+    for hp in (None, {"alpha": 0.2}, {"alpha": 0.3}):
+        with pytest.raises(FileNotFoundError) as err:
+            run_unlearn("smollm2-135m-instruct", "mini", [1], "repe", out=tmp_path, method_hp=hp, compute=False)
+        paths.append(str(err.value).split(" has not")[0])
+    assert paths[0] == paths[1] != paths[2]
+    assert get_profile("default")["repe_alphas"] == [0.1, 0.2, 0.3]
