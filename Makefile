@@ -16,7 +16,7 @@ html: setup
 	$(PY) -c "from rwku_core.book import build_html; build_html()"
 
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=10
 
 clean:
 	rm -rf _build book/*.ipynb

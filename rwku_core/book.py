@@ -45,8 +45,11 @@ def chapter_parameters(model: str, profile: str, results_dir: str, seed: int, de
 
 
 def _stamp(source: Path, params: dict) -> str:
+    """What an executed chapter depends on: its source, its parameters and the profile's run lists
+    (editing a profile re-executes the chapters; the runs themselves stay cached in the store)."""
     h = hashlib.sha256(source.read_bytes())
     h.update(json.dumps(params, sort_keys=True).encode())
+    h.update(json.dumps(get_profile(params["profile"]), sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 
 
