@@ -17,6 +17,11 @@ REFUSAL = re.compile(r"\b(don'?t know|do not know|not sure|no idea|can'?t (answe
                      r"not (familiar|aware)|no information|unknown to me)\b", re.I)
 
 
+# A forget or neighbor score is a mean over about ten known probes per target and a few targets, so
+# one probe flipping moves it by about 3 points: differences below this are read as noise.
+NOISE = 3.0
+
+
 def _v(ok: int, total: int) -> str:
     return REPRODUCED if ok == total else PARTLY if ok > 0 else NOT
 
@@ -28,8 +33,10 @@ def _full(df: pd.DataFrame) -> pd.DataFrame:
 def f2(df: pd.DataFrame) -> dict:
     """GA (own synthetic corpus) unlearns more than GA* (encyclopedia passages)."""
     ga, gs = df.loc["GA (Full)", "forget_all"], df.loc["GA* (Full)", "forget_all"]
-    return {"verdict": REPRODUCED if ga < gs else NOT,
-            "detail": f"forget All after GA {ga:.1f} vs GA* {gs:.1f} (lower = more unlearned)"}
+    detail = f"forget All after GA {ga:.1f} vs GA* {gs:.1f} (lower = more unlearned)"
+    if abs(ga - gs) < NOISE:
+        return {"verdict": UNTESTABLE, "detail": f"{detail}: a difference under {NOISE:.0f} points is within noise here"}
+    return {"verdict": REPRODUCED if ga < gs else NOT, "detail": detail}
 
 
 def f3(df: pd.DataFrame) -> dict:
@@ -72,14 +79,17 @@ def f6(df: pd.DataFrame) -> dict:
     best2 = set(full["forget_all"].nsmallest(2).index)
     before = df.loc["Before"]
     harm = (before["fac"] - full["fac"]) + (before["tru"] - full["tru"])
+    # None: not testable (no method lowers Fac+Tru, e.g. with a handful of utility items)
     checks = [("GA/NPO best", {"GA (Full)", "NPO (Full)"} == best2),
-              ("DPO hurts Fac+Tru most", harm.idxmax() == "DPO (Full)"),
+              ("DPO hurts Fac+Tru most", harm.idxmax() == "DPO (Full)" if harm.max() > 0 else None),
               ("RT hurts Flu most", full["flu"].idxmin() == "RT (Full)")]
-    ok = sum(c for _, c in checks)
-    detail = (f"lowest forget All: {', '.join(sorted(best2))}; largest Fac+Tru loss: {harm.idxmax()} "
-              f"({harm.max():.1f}); lowest Flu: {full['flu'].idxmin()} ({full['flu'].min():.1f}); "
-              + ", ".join(f"{n}: {'yes' if c else 'no'}" for n, c in checks))
-    return {"verdict": _v(ok, len(checks)), "detail": detail}
+    testable = [c for _, c in checks if c is not None]
+    harm_text = (f"largest Fac+Tru loss: {harm.idxmax()} ({harm.max():.1f})" if harm.max() > 0
+                 else "no method lowers Fac+Tru")
+    detail = (f"lowest forget All: {', '.join(sorted(best2))}; {harm_text}; lowest Flu: {full['flu'].idxmin()} "
+              f"({full['flu'].min():.1f}); "
+              + ", ".join(f"{n}: {'not testable' if c is None else 'yes' if c else 'no'}" for n, c in checks))
+    return {"verdict": _v(sum(testable), len(testable)) if testable else UNTESTABLE, "detail": detail}
 
 
 def f1(df: pd.DataFrame) -> dict:

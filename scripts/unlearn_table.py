@@ -25,6 +25,8 @@ def main() -> int:
     ap.add_argument("--utility-limit", type=int, default=None)
     ap.add_argument("--methods", nargs="*", default=["icu", "repe"] + TRAINING)
     ap.add_argument("--modes", nargs="*", default=MODES)
+    ap.add_argument("--repe-alpha", type=float, default=None,
+                    help="RepE strength (default: the embedded setting's, rwku_core/hparams.py)")
     ap.add_argument("--only-done", action="store_true", help="print the runs already complete, compute nothing")
     args = ap.parse_args()
     log = lambda m: print(m, file=sys.stderr)   # noqa: E731
@@ -35,7 +37,8 @@ def main() -> int:
     for method, mode in todo:     # full mode first, then LoRA, then the layer window
         try:
             path = run_unlearn(args.model, "mini", args.targets, method, mode if mode != "none" else "full",
-                               out=args.out, eval_cfg=cfg, log=log, compute=not args.only_done)
+                               out=args.out, eval_cfg=cfg, log=log, compute=not args.only_done,
+                               method_hp={"alpha": args.repe_alpha} if method == "repe" and args.repe_alpha is not None else None)
         except FileNotFoundError:
             continue              # --only-done: not computed yet
         run = results.load_run(path)

@@ -49,6 +49,16 @@ def test_finding_verdicts_on_known_numbers():
     f3 = findings.f3(df)                                                 # gaps move by 10, 8, 0, 0 < 30
     assert f3["verdict"] == findings.REPRODUCED and "+10.0" in f3["detail"]
     assert findings.refusal_share(["I don't know.", "Paris", "I'm not sure about that", ""]) == 50.0
+    # within noise (under 3 points) a comparison is not testable; a clear reversal is not reproduced
+    df.loc["GA (Full)", "forget_all"] = 44
+    assert findings.f2(df)["verdict"] == findings.UNTESTABLE
+    df.loc["GA (Full)", "forget_all"] = 60
+    assert findings.f2(df)["verdict"] == findings.NOT
+    # no method loses Fac+Tru (a handful of utility items): that part of F6 is not testable
+    df.loc[:, ["fac", "tru"]] = 50
+    df.loc["GA (Full)", "forget_all"] = 12
+    f6 = findings.f6(df)
+    assert f6["verdict"] == findings.REPRODUCED and "DPO hurts Fac+Tru most: not testable" in f6["detail"]
 
 
 def test_row_labels_match_the_paper_tables():
