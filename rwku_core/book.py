@@ -44,10 +44,20 @@ def chapter_parameters(model: str, profile: str, results_dir: str, seed: int, de
                 device=device, results_dir=results_dir)
 
 
+def _package_digest() -> str:
+    """A hash of rwku_core's own source: tables, findings and plots are computed when a chapter runs."""
+    h = hashlib.sha256()
+    for f in sorted((REPO_ROOT / "rwku_core").rglob("*.py")):
+        h.update(f.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
 def _stamp(source: Path, params: dict) -> str:
-    """What an executed chapter depends on: its source, its parameters and the profile's run lists
-    (editing a profile re-executes the chapters; the runs themselves stay cached in the store)."""
+    """What an executed chapter depends on: its source, its parameters, the profile's run lists and
+    the package's code. A change to any of them re-executes the chapter; the runs it reads stay
+    cached in the results store (keyed by their own configuration), so this only re-renders."""
     h = hashlib.sha256(source.read_bytes())
+    h.update(_package_digest().encode())
     h.update(json.dumps(params, sort_keys=True).encode())
     h.update(json.dumps(get_profile(params["profile"]), sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
