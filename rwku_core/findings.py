@@ -89,7 +89,8 @@ def f6(df: pd.DataFrame) -> dict:
     detail = (f"lowest forget All: {', '.join(sorted(best2))}; {harm_text}; lowest Flu: {full['flu'].idxmin()} "
               f"({full['flu'].min():.1f}); "
               + ", ".join(f"{n}: {'not testable' if c is None else 'yes' if c else 'no'}" for n, c in checks))
-    return {"verdict": _v(sum(testable), len(testable)) if testable else UNTESTABLE, "detail": detail}
+    # a part that cannot be tested is not counted as reproduced
+    return {"verdict": _v(sum(testable), len(checks)) if testable else UNTESTABLE, "detail": detail}
 
 
 def f1(df: pd.DataFrame) -> dict:
