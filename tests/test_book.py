@@ -87,3 +87,19 @@ def test_chapters_record_their_parameters(smoke_book):
     meta = nb.metadata["rwku"]
     assert meta["parameters"] == json.loads(json.dumps(book.chapter_parameters(MODEL, "smoke", "results", 0, "cpu")))
     assert meta["seconds"] > 0
+
+
+def test_a_second_model_adds_its_pages_beside_the_first(tmp_path):
+    """Executing a chapter for one more model adds its page to the same book (the toc globs
+    book/*/*); both models' pages are rendered, titled with their model, and linked from the index."""
+    book.prepare_root(tmp_path)
+    for model in (MODEL, "gemma3-270m"):
+        params = book.chapter_parameters(model, "smoke", "results", 0, "cpu")
+        assert book.execute_chapter("00_intro", params, root=tmp_path, log=lambda *_: None) is True
+    html = book.build_html(tmp_path)
+    index = BeautifulSoup((html / "book" / "index.html").read_text(encoding="utf-8"), "html.parser").get_text(" ")
+    for model in (MODEL, "gemma3-270m"):
+        page = html / "book" / book.model_folder(model) / "00_intro.html"
+        title = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").find("h1").get_text(" ")
+        assert f"({model}, smoke)" in title
+        assert f"RWKU companion ({model}, smoke)" in index
