@@ -7,9 +7,9 @@
 # ---
 
 # %% [markdown]
-# # RWKU companion
+# # Introduction
 #
-# This book reproduces, section by section, the NeurIPS 2024 paper *RWKU: Benchmarking Real-World
+# This book (the *RWKU companion*) reproduces, section by section, the NeurIPS 2024 paper *RWKU: Benchmarking Real-World
 # Knowledge Unlearning for Large Language Models* (Jin et al.). RWKU asks a model to forget a famous
 # person (the **unlearning target**) given nothing but the target's name and the model itself, and
 # then probes what is left with fill-in-the-blank (FB), question-answer (QA) and adversarial-attack

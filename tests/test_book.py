@@ -102,4 +102,4 @@ def test_a_second_model_adds_its_pages_beside_the_first(tmp_path):
         page = html / "book" / book.model_folder(model) / "00_intro.html"
         title = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").find("h1").get_text(" ")
         assert f"({model}, smoke)" in title
-        assert f"RWKU companion ({model}, smoke)" in index
+        assert f"Introduction ({model}, smoke)" in index
