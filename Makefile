@@ -19,4 +19,4 @@ test: setup
 	$(PY) -m pytest -q --durations=10
 
 clean:
-	rm -rf _build book/*.ipynb
+	rm -rf _build book/*/
