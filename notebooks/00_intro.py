@@ -26,6 +26,7 @@ profile = "default"               # smoke, default or paper
 seed = 0
 device = "cpu"
 results_dir = "results"
+shard = None
 
 # %% tags=["remove-cell"]
 import pandas as pd

@@ -24,6 +24,7 @@ profile = "default"
 seed = 0
 device = "cpu"
 results_dir = "results"
+shard = None
 
 # %% tags=["remove-cell"]
 import pandas as pd

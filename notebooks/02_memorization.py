@@ -24,6 +24,14 @@ profile = "default"
 seed = 0
 device = "cpu"
 results_dir = "results"
+shard = None
+
+# %% tags=["remove-cell"]
+# Run with shard="i/n" (papermill -p shard 0/4 ...), this chapter is a worker: it computes its share
+# of the chapter's runs into the results store and skips its remaining cells (README, "Scale").
+from rwku_core.sweep import shard_worker
+
+shard_worker(model, profile, data, targets, seed, device, results_dir, shard, chapter="02_memorization")
 
 # %% tags=["remove-cell"]
 import pandas as pd

@@ -41,7 +41,7 @@ def model_folder(model: str) -> str:
 def chapter_parameters(model: str, profile: str, results_dir: str, seed: int, device: str) -> dict:
     prof = get_profile(profile)
     return dict(model=model, data=prof["data"], targets=prof["targets"], profile=profile, seed=seed,
-                device=device, results_dir=results_dir)
+                device=device, results_dir=results_dir, shard=None)
 
 
 def _package_digest() -> str:
@@ -151,6 +151,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-html", action="store_true", help="execute notebooks only")
     ap.add_argument("--root", default=str(REPO_ROOT),
                     help="book root holding book/, the results store and _build/ (default: the repository)")
+    ap.add_argument("--shard", default=None,
+                    help="i/n: only compute shard i of the chapters' run list into the store (no notebook, no "
+                         "HTML); run every shard, then the driver without --shard renders the book")
     args = ap.parse_args(argv)
     if args.profile not in PROFILES:
         ap.error(f"unknown profile '{args.profile}'; valid profiles: {', '.join(PROFILES)}")
@@ -158,6 +161,15 @@ def main(argv=None) -> int:
     if unknown:
         ap.error(f"unknown chapter(s) {unknown}; valid chapters: {', '.join(CHAPTERS)}")
     root = Path(args.root)
+    if args.shard is not None:
+        from . import sweep
+        from .experiments import Plan
+        which = sweep.parse_shard(args.shard)
+        prof = get_profile(args.profile)
+        plan = Plan(args.model, args.profile, prof["data"], prof["targets"], args.seed, args.device,
+                    str(root / args.results))
+        sweep.run_shard(plan, which, [c for c in args.chapters if c in sweep.CHAPTER_RUNS])
+        return 0
     prepare_root(root)
     params = chapter_parameters(args.model, args.profile, args.results, args.seed, args.device)
     t0 = time.time()

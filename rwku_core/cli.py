@@ -3,6 +3,9 @@
     rwku data --data mini                          # validate and count
     rwku filter --model smollm2-135m-instruct --data mini   # probes the original model knows
     rwku eval --model smollm2-135m-instruct --data mini --targets 1 4 --out results
+    rwku unlearn --method ga --mode lora --targets 1
+    rwku sweep --profile default --shard 0/2           # with --shard 1/2 elsewhere, then:
+    rwku aggregate --profile default
 """
 from __future__ import annotations
 
@@ -44,7 +47,7 @@ def cmd_eval(args) -> int:
     from .runner import run_eval
 
     path = run_eval(args.model, args.data, args.targets, out=args.out, cfg=_eval_cfg(args), device=args.device,
-                    overwrite=args.overwrite, log=lambda m: print(m, file=sys.stderr))
+                    overwrite=args.overwrite, log=lambda m: print(m, file=sys.stderr), dtype=args.dtype)
     print(path)   # the run directory is always the last line
     return 0
 
@@ -64,8 +67,43 @@ def cmd_unlearn(args) -> int:
                        setting=args.setting, hparams=args.hparams, train_overrides=overrides,
                        eval_cfg=_eval_cfg(args), device=args.device, overwrite=args.overwrite,
                        log=lambda m: print(m, file=sys.stderr), method_hp=method_hp,
-                       utility_every_epoch=args.utility_every_epoch)
-    print(path)
+                       utility_every_epoch=args.utility_every_epoch, dtype=args.dtype)
+    from .train import distributed_state
+    if distributed_state(cpu=args.device == "cpu").is_main_process:
+        print(path)
+    return 0
+
+
+def _plan(args, compute=True):
+    from .experiments import Plan
+    from .profiles import get_profile
+    get_profile(args.profile)      # unknown profiles fail here, listing the valid ones
+    targets = [int(t) if str(t).isdigit() else t for t in args.targets] if args.targets else None
+    return Plan(args.model, args.profile, args.data, targets, args.seed, args.device, args.out,
+                methods=args.methods, compute=compute, dtype=args.dtype)
+
+
+def cmd_sweep(args) -> int:
+    from . import sweep
+    plan = _plan(args)
+    units = sweep.run_list(plan, args.chapters)
+    which = sweep.parse_shard(args.shard)
+    if args.list:
+        mine = units if which is None else sweep.shard(units, *which)
+        print("\n".join(u.id for u in mine))
+        return 0
+    sweep.run_shard(plan, which, args.chapters)
+    return 0
+
+
+def cmd_aggregate(args) -> int:
+    from . import sweep, tables
+    plan = _plan(args, compute=False)
+    runs = sweep.aggregate(plan, args.chapters)
+    print(f"assembled {len(sweep.run_list(plan, args.chapters))} units into the runs of "
+          f"{', '.join(runs)} in {args.out}", file=sys.stderr)
+    if "main" in runs:
+        print(tables.main_table(plan, columns=None).round(6).to_csv())
     return 0
 
 
@@ -78,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--targets", nargs="*", default=None, help="names or official indices (default: all)")
         if model:
             p.add_argument("--model", default=DEFAULT_MODEL, help="embedded name, Hub id or local folder")
-            p.add_argument("--device", default="cpu")
+            p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+            p.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"],
+                           help="weights' precision (default: float32 on cpu, bfloat16 on a GPU)")
             p.add_argument("--trust-remote-code", action="store_true",
                            help="allow a Hub model's own Python code to run (off by default)")
 
@@ -120,6 +160,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--utility-every-epoch", action="store_true",
                    help="run the utility tasks after every epoch (default: after the last one only)")
     p.set_defaults(func=cmd_unlearn)
+
+    def fanout(p):
+        from .book import CHAPTERS
+        common(p, model=True)
+        p.add_argument("--profile", default="default", help="smoke, default or paper (rwku_core/profiles.py)")
+        p.add_argument("--out", default="results", help="the shared results store")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--chapters", nargs="*", default=None, choices=CHAPTERS,
+                       help="only the runs of these chapters (default: the whole book)")
+        p.add_argument("--methods", nargs="*", default=None, choices=list(REGISTRY),
+                       help="only these methods in every run list (default: the profile's)")
+        p.set_defaults(data=None)        # the profile's data source unless --data is given
+
+    p = sub.add_parser("sweep", help="compute a book's run list, or shard i/n of it, into the results store")
+    fanout(p)
+    p.add_argument("--shard", default=None, help="i/n: this process computes every n-th unit from i (0 <= i < n)")
+    p.add_argument("--list", action="store_true", help="print the units (of the shard) and compute nothing")
+    p.set_defaults(func=cmd_sweep)
+    p = sub.add_parser("aggregate", help="assemble the runs of a finished sweep and print the main table")
+    fanout(p)
+    p.set_defaults(func=cmd_aggregate)
     return ap
 
 

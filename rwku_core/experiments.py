@@ -40,6 +40,9 @@ class Plan:
     seed: int = 0
     device: str = "cpu"
     results_dir: str = "results"
+    methods: list | None = None       # keep only these methods in every run list (default: the profile's)
+    compute: bool = True              # False: only assemble finished units (rwku aggregate)
+    dtype: str | None = None          # weights' precision (default: float32 on cpu, bfloat16 on a GPU)
     settings: dict = field(init=False)
 
     def __post_init__(self):
@@ -47,18 +50,37 @@ class Plan:
         self.data = self.data or self.settings["data"]
         self.targets = self.targets if self.targets is not None else self.settings["targets"]
         self.eval_cfg = EvalConfig(utility_limit=self.settings["utility_limit"])
+        if self.methods is not None:
+            from .methods import get_method
+            for m in self.methods:
+                get_method(m)        # unknown names fail here, listing the valid ones
+            for key in ("main_methods", "lora_methods", "batch_methods", "layer_methods"):
+                self.settings[key] = [m for m in self.settings[key] if m in self.methods]
+            if "repe" not in self.methods:
+                self.settings["repe_alphas"] = []
+        self._recording = None        # rwku_core.sweep: a list collecting units of work instead of computing
 
     # ---- single runs ----------------------------------------------------------------------------
+    def _run(self, fn, **kw) -> Path:
+        """Compute (or, while a sweep lists the run list, record) one run of the results store."""
+        common = dict(out=self.results_dir, device=self.device, log=_log)
+        if self.dtype:
+            common["dtype"] = self.dtype
+        if self._recording is not None:
+            path, keys = fn(**kw, **common, listing=True)
+            self._recording += [(path, key, fn, kw) for key in keys]
+            return path
+        return fn(**kw, **common, compute=self.compute)
+
     def before(self, targets=None) -> Path:
-        return run_eval(self.model, self.data, targets or self.targets, out=self.results_dir, cfg=self.eval_cfg,
-                        device=self.device, log=_log)
+        return self._run(run_eval, model=self.model, data=self.data, targets=targets or self.targets, cfg=self.eval_cfg)
 
     def unlearn(self, method: str, mode: str = "full", targets=None, setting: str = "single",
                 method_hp: dict | None = None) -> Path:
         overrides = {**self.settings["train_overrides"], "seed": self.seed}
-        return run_unlearn(self.model, self.data, targets or self.targets, method, mode, out=self.results_dir,
-                           setting=setting, hparams=self.settings["hparams"], train_overrides=overrides,
-                           eval_cfg=self.eval_cfg, device=self.device, log=_log, method_hp=method_hp)
+        return self._run(run_unlearn, model=self.model, data=self.data, targets=targets or self.targets, method=method,
+                         mode=mode, setting=setting, hparams=self.settings["hparams"], train_overrides=overrides,
+                         eval_cfg=self.eval_cfg, method_hp=method_hp)
 
     # ---- the chapters' run lists ----------------------------------------------------------------
     def main(self) -> dict[tuple[str, str], Path]:
@@ -128,7 +150,12 @@ MEMORIZATION_SOURCES = {   # data/memorization/<file>.json: the four sources of 
 
 
 def memorization(plan: Plan) -> Path:
-    """EM and NLL of every memorization text under the plan's model, stored as a run."""
+    """EM and NLL of every memorization text under the plan's model, stored as a run (one unit)."""
+    return plan._run(_memorization_run, model=plan.model)
+
+
+def _memorization_run(model: str, out, device: str = "cpu", log=_log, dtype: str | None = None, listing: bool = False,
+                      units=None, assemble: bool = True, compute: bool = True):
     import json
 
     from .data import REPO_ROOT
@@ -137,11 +164,19 @@ def memorization(plan: Plan) -> Path:
     folder = REPO_ROOT / "data" / "memorization"
     texts = {k: [r["text"] for r in json.loads((folder / f"{k}.json").read_text(encoding="utf-8"))]
              for k in MEMORIZATION_SOURCES}
-    config = {"kind": "memorization", "model": plan.model, "texts": texts, "device": plan.device}
-    path = results.run_path(plan.results_dir, "memorization", plan.model, "figure1", config)
+    config = {"kind": "memorization", "model": model, "texts": texts, "device": device}
+    if dtype:
+        config["dtype"] = dtype
+    path = results.run_path(out, "memorization", model, "figure1", config)
+    if listing:
+        return path, ["all"]
     if results.is_complete(path):
         return path
-    lm = load_model(plan.model, device=plan.device)
+    if (units is not None and "all" not in units) or not compute:
+        if assemble:
+            raise results.IncompleteRun(path, ["all"])
+        return path
+    lm = load_model(model, device=device, dtype=dtype)
     records, summary = [], {}
     for key, label in MEMORIZATION_SOURCES.items():
         rows = score(lm, texts[key])

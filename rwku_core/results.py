@@ -41,6 +41,16 @@ def run_path(out: str | Path, kind: str, model: str, name: str, config: dict) ->
     return Path(out) / kind / safe_name(model.replace("/", "__")) / f"{safe_name(name)}-{config_key(config)}"
 
 
+class IncompleteRun(FileNotFoundError):
+    """A run whose units of work are not all finished (e.g. a shard has not run yet)."""
+
+    def __init__(self, path: Path, missing: list[str]):
+        self.path, self.missing = Path(path), list(missing)
+        super().__init__(f"{path} is incomplete: {len(self.missing)} unit(s) not computed yet "
+                         f"({', '.join(self.missing[:5])}{', ...' if len(self.missing) > 5 else ''}); "
+                         f"compute them first (rwku sweep, or the shards that own them)")
+
+
 def is_complete(path: Path) -> bool:
     return all((path / f).exists() for f in FILES)
 
@@ -58,9 +68,13 @@ def save_partial(path: Path, key: str, obj) -> None:
     """Store one finished unit of work (e.g. a target) of an unfinished run, atomically."""
     d = partial_dir(path)
     d.mkdir(parents=True, exist_ok=True)
-    tmp = d / f".{key}.tmp"
+    tmp = d / f".{key}.{os.getpid()}.tmp"     # per process: two shards never share a temporary file
     tmp.write_text(_dump(obj), encoding="utf-8")
     os.replace(tmp, d / f"{key}.json")
+
+
+def has_partial(path: Path, key: str) -> bool:
+    return (partial_dir(Path(path)) / f"{key}.json").exists()
 
 
 def load_partial(path: Path, key: str):
@@ -69,9 +83,12 @@ def load_partial(path: Path, key: str):
 
 
 def write_run(path: Path, summary, per_target, records: list[dict], config: dict, overwrite: bool = False) -> Path:
-    """Write a complete run; readers never see a half-written directory."""
+    """Write a complete run; readers never see a half-written directory. Several processes may
+    assemble the same run at once (shards finishing together): each writes its own staging folder
+    and the first rename wins; the others find the run complete and discard theirs (the same
+    configuration gives the same bytes). ``overwrite`` replaces a complete run."""
     path = Path(path)
-    staging = path.with_name(path.name + ".staging")
+    staging = path.with_name(f"{path.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     (staging / "summary.json").write_text(_dump(summary), encoding="utf-8")
@@ -80,12 +97,14 @@ def write_run(path: Path, summary, per_target, records: list[dict], config: dict
         for r in records:
             f.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
     (staging / "config.json").write_text(_dump({**config, "rwku_core_version": __version__}), encoding="utf-8")
-    if path.exists():
-        if not overwrite:
-            shutil.rmtree(staging)
-            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-        shutil.rmtree(path)
-    os.replace(staging, path)
+    if path.exists() and (overwrite or not is_complete(path)):
+        shutil.rmtree(path, ignore_errors=True)     # a redo, or an incomplete folder someone left
+    try:
+        os.replace(staging, path)
+    except OSError:
+        if not is_complete(path):        # not a concurrent writer of the same run: a real error
+            raise
+        shutil.rmtree(staging, ignore_errors=True)   # another process wrote this run first: keep its copy
     shutil.rmtree(partial_dir(path), ignore_errors=True)
     return path
 

@@ -38,35 +38,53 @@ def eval_config(model: str, data, targets, cfg: EvalConfig, intervention: Interv
 
 def run_eval(model: str, data, targets=None, out="results", cfg: EvalConfig | None = None,
              intervention: Intervention | None = None, device: str = "cpu", overwrite: bool = False,
-             lm=None, name: str | None = None, log=print):
+             lm=None, name: str | None = None, log=print, units=None, assemble: bool = True,
+             listing: bool = False, dtype: str | None = None, compute: bool = True):
     """Evaluate ``model`` on ``targets``; returns the run directory. Skips a complete run unless
-    ``overwrite``; resumes a killed one target by target."""
+    ``overwrite``; resumes a killed one target by target. ``compute=False`` only assembles finished
+    units (``results.IncompleteRun`` names the missing ones).
+
+    Fan-out (``rwku_core.sweep``): a run's units of work are its targets. ``units`` computes only
+    those (by slug), ``assemble=False`` leaves the run unassembled (other processes may be computing
+    the rest), ``listing=True`` computes nothing and returns ``(run directory, unit keys)``."""
     import torch
     cfg = cfg or EvalConfig()
     intervention = intervention or Intervention()
     chosen = load_targets(data, targets)
     config = eval_config(model, data, [t.name for t in chosen], cfg, intervention, device, fingerprint(chosen))
+    if dtype:
+        config["dtype"] = dtype
     path = results.run_path(out, "eval", model, name or intervention.name, config)
+    keys = [t.slug for t in chosen]
+    if listing:
+        return path, keys
     if results.is_complete(path) and not overwrite:
         log(f"[eval] {path} is complete; skipped (pass overwrite to redo)")
         return path
-    torch.manual_seed(0)
-    lm = lm or load_model(model, device=device)
-    known = filtering.known_probe_ids(lm, chosen) if cfg.probes == "known" else {}
-    per_target, records = {}, []
+    if not compute:
+        units = ()
     utility_cache: dict = {}     # the model does not change during an evaluation run
     for t in chosen:
-        done = None if overwrite else results.load_partial(path, t.slug)
-        if done is None:
-            n = len(t.forget + t.neighbor) if cfg.probes == "all" else len(known.get(t.name, ()))
-            summary, recs = evaluate_target(lm, t, known.get(t.name), intervention, cfg,
-                                            progress=Progress(f"eval {t.name}", n), utility_cache=utility_cache)
-            done = {"summary": summary, "records": recs}
-            results.save_partial(path, t.slug, done)
-        per_target[t.name] = done["summary"]
-        records += done["records"]
+        if (units is not None and t.slug not in units) or (not overwrite and results.has_partial(path, t.slug)):
+            continue
+        if lm is None:
+            torch.manual_seed(0)
+            lm = load_model(model, device=device, dtype=dtype)
+        known = filtering.known_probe_ids(lm, [t]) if cfg.probes == "known" else {}
+        n = len(t.forget + t.neighbor) if cfg.probes == "all" else len(known.get(t.name, ()))
+        summary, recs = evaluate_target(lm, t, known.get(t.name), intervention, cfg,
+                                        progress=Progress(f"eval {t.name}", n), utility_cache=utility_cache)
+        results.save_partial(path, t.slug, {"summary": summary, "records": recs})
+    if not assemble:
+        return path
+    done = {t.slug: results.load_partial(path, t.slug) for t in chosen}
+    missing = [k for k, v in done.items() if v is None]
+    if missing:
+        raise results.IncompleteRun(path, missing)
+    per_target = {t.name: done[t.slug]["summary"] for t in chosen}
+    records = [r for t in chosen for r in done[t.slug]["records"]]
     summary = average(list(per_target.values()))
-    return results.write_run(path, summary, per_target, records, config, overwrite=True)
+    return results.write_run(path, summary, per_target, records, config, overwrite=overwrite)
 
 
 def unlearn_config(model, data, names, method, mode, setting, train_cfg, eval_cfg, hp_setting, data_fp, device):
@@ -100,10 +118,16 @@ def _epoch_evaluator(lm, eval_targets, known, eval_cfg, intervention=None, last_
     return run
 
 
+def group_key(group, setting: str) -> str:
+    """The store key of one unit of an unlearning run: the target's slug, or "batch"."""
+    return "__".join(t.slug for t in group) if setting == "single" else "batch"
+
+
 def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out="results", setting: str = "single",
                 hparams: str = "embedded", train_overrides: dict | None = None, eval_cfg: EvalConfig | None = None,
                 device: str = "cpu", overwrite: bool = False, log=print, method_hp: dict | None = None,
-                utility_every_epoch: bool = False, compute: bool = True):
+                utility_every_epoch: bool = False, compute: bool = True, units=None, assemble: bool = True,
+                listing: bool = False, dtype: str | None = None):
     """Unlearn ``targets`` with ``method`` and evaluate after every epoch; returns the run directory.
 
     ``setting``: "single" (a fresh original model per target, results averaged) or "batch" (all
@@ -112,6 +136,12 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
     Every epoch is evaluated on the probes and MIA; the utility tasks run after the last epoch only,
     unless ``utility_every_epoch`` (the trade-off chapter's utility curves). ``compute=False`` only
     returns a complete run and raises FileNotFoundError otherwise.
+
+    Fan-out (``rwku_core.sweep``): a run's units of work are its targets in the single setting (one
+    fresh model each) and the whole target list in the batch setting. ``units`` computes only those
+    keys, ``assemble=False`` leaves the run unassembled, ``listing=True`` computes nothing and
+    returns ``(run directory, unit keys)``. Under ``accelerate launch`` training is data-parallel
+    (``rwku_core.train``) and only the main process writes to the store.
     """
     import torch
 
@@ -137,36 +167,47 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
         config["method_hp"] = method_hp
     if utility_every_epoch:
         config["utility_every_epoch"] = True
+    if dtype:
+        config["dtype"] = dtype
     name = f"{method}-{config['mode'].replace(':', '')}-{setting}"
     path = results.run_path(out, "unlearn", model, name, config)
+    groups = [[t] for t in chosen] if setting == "single" else [chosen]
+    keys = [group_key(g, setting) for g in groups]
+    if listing:
+        return path, keys
     if results.is_complete(path) and not overwrite:
         log(f"[unlearn] {path} is complete; skipped (pass overwrite to redo)")
         return path
     if not compute:
-        raise FileNotFoundError(f"{path} has not been computed (compute=False)")
-    groups = [[t] for t in chosen] if setting == "single" else [chosen]
-    epochs_per_group, records = [], []
-    for group in groups:
-        key = "__".join(t.slug for t in group) if setting == "single" else "batch"
-        done = None if overwrite else results.load_partial(path, key)
-        if done is None:
-            torch.manual_seed(0)
-            lm = load_model(model, device=device)          # a fresh original model for every run
-            known = filtering.known_probe_ids(lm, group) if eval_cfg.probes == "known" else {}
-            if inference_time:
-                iv = get_method(method).intervention(lm, group, method_hp or {})
-                hist = {"epochs": [_epoch_evaluator(lm, group, known, eval_cfg, iv)(0)], "collapsed": None,
-                        "losses": []}
-            else:
-                evaluator = _epoch_evaluator(lm, group, known, eval_cfg, last_epoch=train_cfg.epochs,
-                                             utility_every_epoch=utility_every_epoch)
-                hist = unlearn(lm, group, method, train_cfg, evaluator, log=log)
-            done = {"key": key, "history": {k: v for k, v in hist.items() if k != "epochs"},
-                    "epochs": [{k: v for k, v in e.items() if k != "records"} for e in hist["epochs"]],
-                    "records": [r for e in hist["epochs"] for r in e["records"]]}
+        units = ()          # assemble from finished units only; IncompleteRun names the missing ones
+    from .train import distributed_state
+    main_process = distributed_state(cpu=device == "cpu").is_main_process
+    for group, key in zip(groups, keys):
+        if (units is not None and key not in units) or (not overwrite and results.has_partial(path, key)):
+            continue
+        torch.manual_seed(0)
+        lm = load_model(model, device=device, dtype=dtype)      # a fresh original model for every run
+        known = filtering.known_probe_ids(lm, group) if eval_cfg.probes == "known" else {}
+        if inference_time:
+            iv = get_method(method).intervention(lm, group, method_hp or {})
+            hist = {"epochs": [_epoch_evaluator(lm, group, known, eval_cfg, iv)(0)], "collapsed": None,
+                    "losses": []}
+        else:
+            evaluator = _epoch_evaluator(lm, group, known, eval_cfg, last_epoch=train_cfg.epochs,
+                                         utility_every_epoch=utility_every_epoch)
+            hist = unlearn(lm, group, method, train_cfg, evaluator, log=log)
+        done = {"key": key, "history": {k: v for k, v in hist.items() if k != "epochs"},
+                "epochs": [{k: v for k, v in e.items() if k != "records"} for e in hist["epochs"]],
+                "records": [r for e in hist["epochs"] for r in e["records"]]}
+        if main_process:
             results.save_partial(path, key, done)
-        epochs_per_group.append(done)
-        records += done["records"]
+    if not assemble or not main_process:
+        return path
+    epochs_per_group = [results.load_partial(path, k) for k in keys]
+    missing = [k for k, d in zip(keys, epochs_per_group) if d is None]
+    if missing:
+        raise results.IncompleteRun(path, missing)
+    records = [r for d in epochs_per_group for r in d["records"]]
     # one summary per epoch, averaged over targets; a collapsed run contributes its last epoch
     summary, per_target = [], {}
     epoch_ids = sorted({e["epoch"] for d in epochs_per_group for e in d["epochs"]})
@@ -181,4 +222,4 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
             per_target.setdefault(name_, []).append({"epoch": ep, **s})
     config["collapsed"] = {d["key"]: d["history"].get("collapsed") for d in epochs_per_group}
     config["training"] = {d["key"]: d["history"] for d in epochs_per_group}
-    return results.write_run(path, summary, per_target, records, config, overwrite=True)
+    return results.write_run(path, summary, per_target, records, config, overwrite=overwrite)

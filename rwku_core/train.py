@@ -4,6 +4,13 @@ AdamW with linear warm-up and a cosine schedule; after every epoch the model is 
 trade-off chapter's curves come from these per-epoch summaries; weights are not kept). A NaN or
 infinite loss, or degenerate generation, marks the run as collapsed instead of crashing.
 
+Several processes (``accelerate launch``, see ``rwku_core/resources/accelerate/``): every process
+builds the same shuffled batches and trains on its own rows of each; the loss is normalised by the
+whole batch's counts (``methods.common.mean_nll``), so the averaged gradient is the one-process
+gradient and the run gives the same summary. Accelerate prepares the model (DDP, or FSDP / DeepSpeed
+from the launch configuration). Every process evaluates in step (FSDP and ZeRO-3 gather each
+layer's weights collectively); only the main process writes results.
+
     >>> history = unlearn(lm, targets, "ga", TrainConfig(mode="full", lr=2e-5, epochs=3), evaluate_fn)
 """
 from __future__ import annotations
@@ -86,7 +93,32 @@ def _batches(examples: list[dict], batch_size: int, rng: random.Random, pad_id: 
 
 
 def _to(batch, device):
-    return {k: {kk: vv.to(device) for kk, vv in v.items()} for k, v in batch.items()}
+    return {k: {kk: (vv.to(device) if torch.is_tensor(vv) else vv) for kk, vv in v.items()} for k, v in batch.items()}
+
+
+def distributed_state(cpu: bool = True):
+    """Accelerate's process state: one process unless started by ``accelerate launch`` (or
+    torchrun); ``cpu`` selects gloo when several processes share a CPU-only machine."""
+    from accelerate import PartialState
+    return PartialState(cpu=cpu)
+
+
+def shard_batch(batch: dict, rank: int, world: int) -> dict:
+    """This process's rows of a collated batch (rows rank, rank + world, ...), with the whole
+    batch's normalisers divided by ``world``. A process left without rows (a last batch smaller
+    than ``world``) gets row 0 with zero weight, so that every process takes part in the step."""
+    out = {}
+    for name, sub in batch.items():
+        n = sub["input_ids"].shape[0]
+        rows = list(range(rank, n, world))
+        weight = 1.0
+        if not rows:
+            rows, weight = [0], 0.0
+        part = {k: v[rows] for k, v in sub.items()}
+        part["n_tokens"] = float((sub["labels"][:, 1:] != -100).sum()) / world / (weight or float("inf"))
+        part["n_rows"] = n / world / (weight or float("inf"))
+        out[name] = part
+    return out
 
 
 def degenerate(predictions: list[str]) -> bool:
@@ -121,6 +153,18 @@ def unlearn(lm, targets, method: str, cfg: TrainConfig, evaluate_epoch=None, log
     lm.model = model
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    state = distributed_state(cpu=lm.device.type == "cpu")
+    world, rank = state.num_processes, state.process_index
+    acc = None
+    train_model = model
+    if world > 1:
+        from accelerate import Accelerator
+        acc = Accelerator(cpu=lm.device.type == "cpu")
+        train_model, opt = acc.prepare(model, opt)
+        params = [p for p in train_model.parameters() if p.requires_grad]
+        if acc.distributed_type.name in ("FSDP", "DEEPSPEED"):
+            lm.model = train_model        # sharded weights: evaluate through the wrapper, all processes in step
+        log(f"[train] process {rank + 1}/{world} ({acc.distributed_type.name}, backend {state.backend})")
     steps_per_epoch = math.ceil(len(examples) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
     warmup = min(cfg.warmup_steps, max(1, total // 10))
@@ -132,20 +176,31 @@ def unlearn(lm, targets, method: str, cfg: TrainConfig, evaluate_epoch=None, log
         model.train()
         t0 = time.time()
         for batch in _batches(examples, cfg.batch_size, rng, pad):
+            tokens = int(sum(int(v["attention_mask"].sum()) for v in batch.values()))
+            if world > 1:
+                batch = shard_batch(batch, rank, world)
             batch = _to(batch, lm.device)
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, total, warmup, cfg.lr)
-            loss = m.loss(model, ref, batch, hp)
-            if not torch.isfinite(loss):
-                history["collapsed"] = f"non-finite loss ({float(loss)}) at step {step + 1}, epoch {epoch}"
+            loss = m.loss(train_model, ref, batch, hp)
+            if acc is not None:       # the whole batch's loss (the mean of the processes' parts)
+                loss_all = acc.reduce(loss.detach().clone(), reduction="mean")
+            else:
+                loss_all = loss
+            if not torch.isfinite(loss_all):
+                history["collapsed"] = f"non-finite loss ({float(loss_all)}) at step {step + 1}, epoch {epoch}"
                 log(f"[train] {history['collapsed']}: stopping")
                 break
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            if acc is not None:
+                acc.backward(loss)
+                acc.clip_grad_norm_(params, 1.0)
+            else:
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
-            history["losses"].append(loss.item())
-            history["tokens"] += int(sum(int(v["attention_mask"].sum()) for v in batch.values()))
+            history["losses"].append(loss_all.item())
+            history["tokens"] += tokens
             step += 1
             log(f"[train {method} {cfg.mode}] epoch {epoch}/{cfg.epochs} step {step}/{total} loss {history['losses'][-1]:.4f}")
         history["train_seconds"] += time.time() - t0
@@ -160,4 +215,8 @@ def unlearn(lm, targets, method: str, cfg: TrainConfig, evaluate_epoch=None, log
                 log(f"[train] {history['collapsed']}")
                 break
     history["config"] = asdict(cfg)
+    if world > 1:
+        history["processes"] = world
+    if acc is not None and lm.model is train_model and acc.distributed_type.name not in ("FSDP", "DEEPSPEED"):
+        lm.model = acc.unwrap_model(train_model)
     return history

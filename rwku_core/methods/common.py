@@ -47,9 +47,19 @@ def token_logprobs(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def mean_nll(model, batch: dict) -> torch.Tensor:
-    """The ordinary LM loss: mean negative log-likelihood over all target tokens of the batch."""
+    """The ordinary LM loss: mean negative log-likelihood over all target tokens of the batch.
+
+    Under data-parallel training each process holds a slice of the batch and ``batch["n_tokens"]``
+    (set by ``rwku_core.train``) is the whole batch's target-token count divided by the number of
+    processes, so the averaged gradients equal those of one process on the whole batch."""
     logp, mask = token_logprobs(model, batch)
-    return -logp.sum() / mask.sum()
+    return -logp.sum() / batch.get("n_tokens", mask.sum())
+
+
+def batch_mean(values: torch.Tensor, batch: dict) -> torch.Tensor:
+    """Mean over the examples of a batch (``batch["n_rows"]`` under data-parallel training, see
+    ``mean_nll``)."""
+    return values.sum() / batch["n_rows"] if "n_rows" in batch else values.mean()
 
 
 def sequence_logprob(model, batch: dict) -> torch.Tensor:

@@ -6,7 +6,7 @@ with log-probabilities summed over the response tokens given the prompt.
 import torch
 
 from ..corpora import counterfactual_corpus, forget_corpus, pairs
-from .common import chat_example, logsigmoid, sequence_logprob
+from .common import batch_mean, chat_example, logsigmoid, sequence_logprob
 
 
 def build(lm, targets, hp) -> list[dict]:
@@ -24,4 +24,4 @@ def loss(model, ref_model, batch, hp):
     pc, pr = sequence_logprob(model, batch["chosen"]), sequence_logprob(model, batch["rejected"])
     with torch.no_grad():
         rc, rr = sequence_logprob(ref_model, batch["chosen"]), sequence_logprob(ref_model, batch["rejected"])
-    return -logsigmoid(beta * ((pc - rc) - (pr - rr))).mean()
+    return batch_mean(-logsigmoid(beta * ((pc - rc) - (pr - rr))), batch["chosen"])

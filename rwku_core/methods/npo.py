@@ -5,7 +5,7 @@ log pi(y) is the summed log-probability of the whole forget text; pi_ref is the 
 """
 import torch
 
-from .common import logsigmoid, sequence_logprob
+from .common import batch_mean, logsigmoid, sequence_logprob
 from .ga import build  # noqa: F401  (trains on the same corpus as GA)
 
 
@@ -14,4 +14,4 @@ def loss(model, ref_model, batch, hp):
     logp = sequence_logprob(model, batch["forget"])
     with torch.no_grad():
         ref = sequence_logprob(ref_model, batch["forget"])
-    return (-(2.0 / beta) * logsigmoid(-beta * (logp - ref))).mean()
+    return batch_mean(-(2.0 / beta) * logsigmoid(-beta * (logp - ref)), batch["forget"])
