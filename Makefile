@@ -3,7 +3,7 @@ MODEL ?= smollm2-135m-instruct
 PROFILE ?= default
 PY = .venv/bin/python
 
-.PHONY: setup book test html clean
+.PHONY: setup book test html benchmarks clean
 
 setup:
 	@bash scripts/setup.sh
@@ -17,6 +17,9 @@ html: setup
 
 test: setup
 	$(PY) -m pytest -q --durations=10
+
+benchmarks: setup
+	$(PY) benchmarks/report.py --run
 
 clean:
 	rm -rf _build book/*/

@@ -30,7 +30,7 @@ def child(mode: str, args, out: str) -> None:
     from rwku_core.models import load_model
     from rwku_core.train import TrainConfig, unlearn
     torch.manual_seed(0)
-    lm = load_model(args.model)
+    lm = load_model(args.model, device=args.device, dtype=args.dtype)
     target = load_targets("mini", [args.target])[0]
     get_method(args.method).build(lm, [target], {"max_length": 512, "corpus_size": args.batch_size * args.steps,
                                                  "seed": 0})   # corpus generation, outside the timing
@@ -47,7 +47,9 @@ def child(mode: str, args, out: str) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="smollm2-135m-instruct")
+    ap.add_argument("--model", default="smollm2-135m-instruct", help="embedded name, Hub id or local folder")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (a GPU run of the same measurement)")
+    ap.add_argument("--dtype", default=None, help="float32 (cpu default), bfloat16 (GPU default)")
     ap.add_argument("--target", default="1")
     ap.add_argument("--method", default="ga")
     ap.add_argument("--steps", type=int, default=6)
@@ -64,7 +66,9 @@ def main() -> int:
         for mode in args.modes.split(","):
             out = os.path.join(tmp, "run.json")
             cmd = [sys.executable, __file__, "--model", args.model, "--target", args.target, "--method",
-                   args.method, "--steps", str(args.steps), "--batch-size", str(args.batch_size), "--child", mode, out]
+                   args.method, "--steps", str(args.steps), "--batch-size", str(args.batch_size), "--device", args.device, "--child", mode, out]
+            if args.dtype:
+                cmd[-3:-3] = ["--dtype", args.dtype]
             print(f"[bench] {mode} ...", file=sys.stderr, flush=True)
             subprocess.run(cmd, check=True)
             with open(out, encoding="utf-8") as f:

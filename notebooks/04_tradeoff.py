@@ -43,6 +43,11 @@ before = experiments.last_epoch(plan.before())
 curves = {experiments.LABELS[m]: pd.DataFrame(results.load_run(p)["summary"])
           for (m, mode), p in plan.main().items() if mode == "full"}
 curves["RepE (alpha)"] = pd.DataFrame([{"alpha": a, **experiments.last_epoch(p)} for a, p in plan.repe().items()])
+runs = {**{experiments.label(m, mode): p for (m, mode), p in plan.main().items() if mode == "full"},
+        **{f"RepE alpha {a}": p for a, p in plan.repe().items()}}
+collapsed = {k: experiments.collapsed(p) for k, p in runs.items()}
+glue("trade_collapsed", "; ".join(f"{k} ({', '.join(v)})" for k, v in collapsed.items() if v) or "none",
+     display=False)
 v = findings.tradeoff(curves, before)
 glue("trade_verdict", v["verdict"], display=False)
 glue("trade_detail", v["detail"], display=False)
@@ -58,6 +63,9 @@ glue("trade_epochs", "after every epoch" , display=False)
 # alpha = {glue:text}`trade_alphas`. Neighbor probes and MIA are evaluated after every epoch; the
 # utility tasks after the last epoch only (to keep the run short), so the utility panels show
 # Before and the end point of each method.
+#
+# Collapsed runs (a NaN or infinite loss, or degenerate answers; recorded in each run's
+# `config.json`, their points are the model at collapse): {glue:text}`trade_collapsed`.
 
 # %% tags=["remove-input"]
 fig = plots.tradeoff(curves, before)

@@ -14,6 +14,7 @@ import sys
 
 from .data import DataError, load_targets, statistics
 from .models import DEFAULT_MODEL, ModelError
+from .results import IncompleteRun
 
 
 def _table(rows: list[dict]) -> str:
@@ -78,7 +79,8 @@ def _plan(args, compute=True):
     from .experiments import Plan
     from .profiles import get_profile
     get_profile(args.profile)      # unknown profiles fail here, listing the valid ones
-    targets = [int(t) if str(t).isdigit() else t for t in args.targets] if args.targets else None
+    targets = args.targets if isinstance(args.targets, str) or not args.targets \
+        else [int(t) if str(t).isdigit() else t for t in args.targets]
     return Plan(args.model, args.profile, args.data, targets, args.seed, args.device, args.out,
                 methods=args.methods, compute=compute, dtype=args.dtype)
 
@@ -113,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p, model=False):
         p.add_argument("--data", default="mini", help="'mini', 'hub' or an official-layout directory")
-        p.add_argument("--targets", nargs="*", default=None, help="names or official indices (default: all)")
+        p.add_argument("--targets", nargs="*", default=None, help="names or official indices, or 'first100' (the paper's main targets); default: all")
         if model:
             p.add_argument("--model", default=DEFAULT_MODEL, help="embedded name, Hub id or local folder")
             p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
@@ -186,9 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "targets", None) and len(args.targets) == 1 and args.targets[0] in ("all", "first100"):
+        args.targets = args.targets[0]          # the keywords of load_targets, not a target's name
     try:
         return args.func(args)
-    except (DataError, ModelError, ValueError) as e:
+    except (DataError, ModelError, ValueError, IncompleteRun) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 

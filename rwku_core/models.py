@@ -197,11 +197,18 @@ def load_model(name_or_path: str = DEFAULT_MODEL, device: str = "cpu", dtype=Non
                          f"{', '.join(EMBEDDED)}; otherwise give a Hub id (owner/name) or a local folder")
     torch_dtype = _resolve_dtype(dtype, device)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
-        model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype=torch_dtype,
+        # safetensors only: a pickled checkpoint (pytorch_model.bin) could run code when loaded
+        model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype=torch_dtype, use_safetensors=True,
                                                      trust_remote_code=trust_remote_code)
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
     except OSError as e:
-        raise ModelError(f"cannot load model '{name_or_path}' (Hub id or folder): {e}") from e
+        raise ModelError(f"cannot load model '{name_or_path}' (Hub id or folder with safetensors weights; "
+                         f"pickled .bin checkpoints are refused): {e}") from e
+    except ValueError as e:
+        if "trust_remote_code" in str(e):
+            raise ModelError(f"model '{name_or_path}' needs its repository's own Python code; it runs only "
+                             f"with --trust-remote-code (trust_remote_code=True). Read that code first.") from e
+        raise
     model, tokenizer = _finish(model, tokenizer, device)
     is_chat = bool(getattr(tokenizer, "chat_template", None)) if chat is None else chat
     return LoadedModel(model, tokenizer, name_or_path, is_chat, "local" if looks_like_path else "hub")

@@ -21,7 +21,8 @@ PROFILES = {
         utility_limit=1,          # first item of each utility set
         main_methods=["icu", "repe"] + TRAINING,
         lora_methods=["ga"],      # LoRA rows of the main table
-        repe_alphas=[0.1, 0.2],   # RepE strengths (trade-off chapter; embedded scale, see hparams.INFERENCE)
+        repe_alphas=[0.1, 0.2, 1.0],   # RepE strengths (trade-off chapter; embedded scale, see hparams.INFERENCE);
+                                       # 1.0, the paper's middle value, empties every answer: shown as a collapse
         batch_methods=["ga"],     # batch-target chapter
         batch_sizes=[1, 2],       # targets forgotten at once (k = 1 reuses the main table's GA run)
         layer_methods=["ga"],     # partial-layer chapter
@@ -35,7 +36,7 @@ PROFILES = {
         utility_limit=2,          # first 2 items of each utility set (utility is a smoke signal at this scale)
         main_methods=["icu", "repe"] + TRAINING,
         lora_methods=["ga", "npo"],      # LoRA rows: the two strongest full-mode methods (F4)
-        repe_alphas=[0.1, 0.2, 0.3],     # around the embedded choice 0.2 (paper: 0.5, 1.0, 1.5 for 8B)
+        repe_alphas=[0.1, 0.2, 0.3, 1.0],   # around the embedded choice 0.2, and the paper's 1.0 (a collapse here)
         batch_methods=["ga", "rt"],      # the two methods of F8 (GA collapses, RT stays stable)
         batch_sizes=[1, 2, 4],
         layer_methods=["ga", "npo"],

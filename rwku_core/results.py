@@ -73,6 +73,32 @@ def save_partial(path: Path, key: str, obj) -> None:
     os.replace(tmp, d / f"{key}.json")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(path: Path) -> list[Path]:
+    """Remove what a killed process left of its writes to ``path``: temporary unit files
+    (``.partial/.<key>.<pid>.tmp``) and staging folders (``<run>.staging-<pid>``) whose process is
+    gone. Finished units stay. Returns what was removed."""
+    import re
+    path = Path(path)
+    gone = []
+    candidates = list(partial_dir(path).glob(".*.tmp")) + list(path.parent.glob(f"{path.name}.staging-*"))
+    for c in candidates:
+        m = re.search(r"(?:\.(\d+)\.tmp|staging-(\d+))$", c.name)
+        if m and not _alive(int(m.group(1) or m.group(2))):
+            shutil.rmtree(c) if c.is_dir() else c.unlink(missing_ok=True)
+            gone.append(c)
+    return gone
+
+
 def has_partial(path: Path, key: str) -> bool:
     return (partial_dir(Path(path)) / f"{key}.json").exists()
 

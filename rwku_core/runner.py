@@ -63,6 +63,7 @@ def run_eval(model: str, data, targets=None, out="results", cfg: EvalConfig | No
         return path
     if not compute:
         units = ()
+    results.clean_stale(path)
     utility_cache: dict = {}     # the model does not change during an evaluation run
     for t in chosen:
         if (units is not None and t.slug not in units) or (not overwrite and results.has_partial(path, t.slug)):
@@ -180,6 +181,7 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
         return path
     if not compute:
         units = ()          # assemble from finished units only; IncompleteRun names the missing ones
+    results.clean_stale(path)
     from .train import distributed_state
     main_process = distributed_state(cpu=device == "cpu").is_main_process
     for group, key in zip(groups, keys):
@@ -190,8 +192,9 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
         known = filtering.known_probe_ids(lm, group) if eval_cfg.probes == "known" else {}
         if inference_time:
             iv = get_method(method).intervention(lm, group, method_hp or {})
-            hist = {"epochs": [_epoch_evaluator(lm, group, known, eval_cfg, iv)(0)], "collapsed": None,
-                    "losses": []}
+            result = _epoch_evaluator(lm, group, known, eval_cfg, iv)(0)
+            hist = {"epochs": [result], "losses": [],
+                    "collapsed": "degenerate generation under the intervention" if result["degenerate"] else None}
         else:
             evaluator = _epoch_evaluator(lm, group, known, eval_cfg, last_epoch=train_cfg.epochs,
                                          utility_every_epoch=utility_every_epoch)

@@ -206,6 +206,10 @@ def unlearn(lm, targets, method: str, cfg: TrainConfig, evaluate_epoch=None, log
         history["train_seconds"] += time.time() - t0
         model.eval()
         if history["collapsed"]:
+            if evaluate_epoch is not None:   # the model as it stands (weights of the last finite step)
+                result = evaluate_epoch(epoch)
+                result["at_collapse"] = True
+                history["epochs"].append(result)
             break
         if evaluate_epoch is not None:
             result = evaluate_epoch(epoch)

@@ -103,3 +103,35 @@ def test_a_second_model_adds_its_pages_beside_the_first(tmp_path):
         title = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").find("h1").get_text(" ")
         assert f"({model}, smoke)" in title
         assert f"Introduction ({model}, smoke)" in index
+
+
+def test_smoke_book_was_built_offline_without_any_network_attempt(smoke_book):
+    """Item 6 of the fault table: the whole smoke build ran with HF_HUB_OFFLINE=1 and no process
+    tried to reach another machine (the guard itself is checked below)."""
+    from conftest import NETWORK_LOG
+    assert not NETWORK_LOG.exists() or NETWORK_LOG.read_text() == ""
+
+
+def test_the_offline_guard_catches_a_network_attempt(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    import conftest
+    monkeypatch.setattr(conftest, "NETWORK_LOG", tmp_path / "attempts.log")
+    env = conftest.offline_env()
+    env["RWKU_NETWORK_LOG"] = str(tmp_path / "attempts.log")
+    run = subprocess.run([sys.executable, "-c", "import urllib.request; urllib.request.urlopen('https://huggingface.co')"],
+                         env=env, capture_output=True, text=True)
+    assert run.returncode != 0 and "network access attempted" in run.stderr
+    assert "resolve huggingface.co" in (tmp_path / "attempts.log").read_text()
+
+
+def test_a_collapsed_run_is_shown_in_the_book(smoke_book):
+    """RepE at the paper's alpha 1.0 empties SmolLM2's answers: the run is recorded as collapsed in
+    its config.json and the trade-off page says so."""
+    plan = experiments.Plan(MODEL, "smoke", results_dir=str(smoke_book / "results"), compute=False)
+    path = plan.repe()[1.0]
+    assert experiments.collapsed(path) == ["1_Stephen_King: degenerate generation under the intervention"]
+    soup, _ = _tables(_page(smoke_book, "04_tradeoff"))
+    text = soup.get_text(" ", strip=True)
+    assert "RepE alpha 1.0 (1_Stephen_King: degenerate generation under the intervention)" in text

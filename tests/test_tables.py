@@ -84,6 +84,6 @@ def test_repe_strength_follows_the_hyper_parameter_setting(tmp_path):
     for hp in (None, {"alpha": 0.2}, {"alpha": 0.3}):
         with pytest.raises(FileNotFoundError) as err:
             run_unlearn("smollm2-135m-instruct", "mini", [1], "repe", out=tmp_path, method_hp=hp, compute=False)
-        paths.append(str(err.value).split(" has not")[0])
+        paths.append(err.value.path)
     assert paths[0] == paths[1] != paths[2]
-    assert get_profile("default")["repe_alphas"] == [0.1, 0.2, 0.3]
+    assert get_profile("default")["repe_alphas"] == [0.1, 0.2, 0.3, 1.0]

@@ -1,0 +1,139 @@
+"""Fan-out and multi-process training: shards against one unsharded run, and a 2-process Accelerate
+launch against one process, on the embedded model (real training, real evaluation)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rwku_core import results, sweep
+from rwku_core.data import REPO_ROOT
+from rwku_core.experiments import Plan
+
+CLI = [sys.executable, "-m", "rwku_core.cli"]
+ACCELERATE = Path(sys.executable).with_name("accelerate")
+CONFIGS = REPO_ROOT / "rwku_core" / "resources" / "accelerate"
+
+
+def test_shard_spec():
+    assert sweep.parse_shard(None) is None
+    assert sweep.parse_shard("1/3") == (1, 3)
+    for bad in ("3/3", "-1/2", "a/b", "1", "0/0"):
+        with pytest.raises(ValueError, match=r"expected i/n with 0 <= i < n"):
+            sweep.parse_shard(bad)
+
+
+def test_run_list_of_the_default_profile_and_its_shards():
+    plan = Plan("smollm2-135m-instruct", "default")
+    units = sweep.run_list(plan)
+    # by hand, for 3 targets: Before 3; ICU, RepE and 5 methods in full mode 7 x 3; LoRA for GA and
+    # NPO 2 x 3; RepE at 0.1, 0.3 and 1.0 (0.2 is the main table's run) 3 x 3; batch target GA and
+    # RT on target 1 alone, on 2 and on 4 targets 2 x 3; layer windows GA and NPO x 3 windows on
+    # target 1; memorization 1
+    assert len(units) == 3 + 21 + 6 + 9 + 6 + 6 + 1 == 52
+    ids = [u.id for u in units]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert [u.id for u in sweep.run_list(Plan("smollm2-135m-instruct", "default"))] == ids   # deterministic
+    for n in (1, 2, 3, 5):
+        parts = [[u.id for u in sweep.shard(units, i, n)] for i in range(n)]
+        assert sorted(sum(parts, [])) == ids                              # every unit exactly once
+        assert max(map(len, parts)) - min(map(len, parts)) <= 1           # balanced by count
+    # a chapter's list is the part of the book's list that the chapter reads
+    layers = [u.id for u in sweep.run_list(plan, ["07_partial_layer"])]
+    assert len(layers) == 6 and set(layers) <= set(ids)
+
+
+def _store_files(root: Path) -> dict:
+    return {p.relative_to(root).as_posix(): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
+def test_two_shards_as_two_processes_give_the_unsharded_tables(tmp_path):
+    """Before and GA (full and LoRA) on 2 targets at the smoke profile: 6 units. Two shards run at
+    the same time (one core each) into one store; one unsharded process into another store."""
+    args = ["--profile", "smoke", "--chapters", "03_main_results", "--methods", "ga", "--targets", "1", "4"]
+    sharded, unsharded = tmp_path / "sharded", tmp_path / "unsharded"
+    env1 = {**os.environ, "OMP_NUM_THREADS": "1"}
+    listed = subprocess.run(CLI + ["sweep", *args, "--out", str(sharded), "--list"], capture_output=True,
+                            text=True, check=True).stdout.split()
+    assert len(listed) == 6
+    procs = [subprocess.Popen(CLI + ["sweep", *args, "--out", str(sharded), "--shard", f"{i}/2"], env=env1,
+                              stderr=subprocess.PIPE, text=True) for i in range(2)]
+    logs = [p.communicate()[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], logs
+    assert all("3 of 6 units" in log for log in logs)
+    subprocess.run(CLI + ["sweep", *args, "--out", str(unsharded)], check=True)
+
+    # a shard that runs a second time finds its units done and writes nothing
+    before = _store_files(sharded)
+    again = subprocess.run(CLI + ["sweep", *args, "--out", str(sharded), "--shard", "0/2"], capture_output=True,
+                           text=True, check=True).stderr
+    assert again.count("done already") == 3
+    assert _store_files(sharded) == before
+
+    tables = [subprocess.run(CLI + ["aggregate", *args, "--out", str(store)], capture_output=True, text=True,
+                             check=True).stdout for store in (sharded, unsharded)]
+    assert tables[0] == tables[1]
+    assert tables[0].splitlines()[0].startswith("method,") and len(tables[0].splitlines()) == 3 + 1  # + blank
+    for store in (sharded, unsharded):                    # assembled: no work-in-progress files left
+        assert not [p for p in store.rglob("*") if p.name.endswith((".partial", ".tmp")) or ".staging" in p.name]
+    for summary in sharded.rglob("summary.json"):
+        twin = unsharded / summary.relative_to(sharded)
+        assert summary.read_bytes() == twin.read_bytes(), summary
+    # the chapter tables read the same runs
+    plans = [Plan("smollm2-135m-instruct", "smoke", "mini", [1, 4], results_dir=str(s), methods=["ga"], compute=False)
+             for s in (sharded, unsharded)]
+    from rwku_core import tables
+    assert tables.main_table(plans[0]).equals(tables.main_table(plans[1]))
+
+
+def test_aggregate_names_the_missing_units(tmp_path):
+    plan = Plan("smollm2-135m-instruct", "smoke", results_dir=str(tmp_path), methods=["ga"], compute=False)
+    with pytest.raises(results.IncompleteRun) as err:
+        sweep.aggregate(plan, ["03_main_results"])
+    assert len(err.value.missing) == 3 and "1_Stephen_King" in str(err.value)
+    run = subprocess.run(CLI + ["aggregate", "--profile", "smoke", "--methods", "ga", "--chapters", "03_main_results",
+                                "--out", str(tmp_path)], capture_output=True, text=True)
+    assert run.returncode == 2 and "3 unit(s) not computed yet" in run.stderr
+    assert not any(tmp_path.iterdir())                    # nothing written
+
+
+def test_two_process_accelerate_launch_gives_the_one_process_summary(tmp_path):
+    """GA (full) on target 1 for one epoch: one process, then `accelerate launch` with the shipped
+    2-process config on this CPU (gloo). Each process trains on half of every batch."""
+    args = ["unlearn", "--method", "ga", "--targets", "1", "--epochs", "1", "--utility-limit", "1"]
+    one = subprocess.run(CLI + args + ["--out", str(tmp_path / "one")], capture_output=True, text=True, check=True)
+    two = subprocess.run([str(ACCELERATE), "launch", "--config_file", str(CONFIGS / "ddp_2proc.yaml"),
+                          "-m", "rwku_core.cli"] + args + ["--out", str(tmp_path / "two")],
+                         capture_output=True, text=True, cwd=REPO_ROOT)
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert "process 2/2 (MULTI_CPU, backend gloo)" in two.stderr
+    paths = [Path(r.stdout.strip().splitlines()[-1]) for r in (one, two)]
+    assert paths[0].name == paths[1].name                 # the same configuration: the same store entry
+    runs = [results.load_run(p) for p in paths]
+    assert runs[1]["config"]["training"]["1_Stephen_King"]["processes"] == 2
+    losses = [r["config"]["training"]["1_Stephen_King"]["losses"] for r in runs]
+    assert losses[1] == pytest.approx(losses[0], rel=1e-5)
+    s1, s2 = runs[0]["summary"][-1], runs[1]["summary"][-1]
+    assert s1.keys() == s2.keys()
+    for k in s1:
+        if k.startswith(("mia_fm", "mia_rm")):           # mean losses: float sums over reduced gradients
+            assert s2[k] == pytest.approx(s1[k], rel=1e-6), k
+        else:                                             # every generated answer and every AUC is the same
+            assert s2[k] == s1[k] or (s1[k] != s1[k] and s2[k] != s2[k]), k
+    preds = [[(r["id"], r["prediction"]) for r in results.load_records(p) if "prediction" in r] for p in paths]
+    assert preds[0] == preds[1]
+
+
+def test_shipped_accelerate_configs_parse():
+    from accelerate.commands.config.config_args import load_config_from_file
+    fsdp = load_config_from_file(str(CONFIGS / "fsdp_8b.yaml"))
+    assert fsdp.distributed_type == "FSDP" and fsdp.num_processes == 8 and fsdp.mixed_precision == "bf16"
+    assert fsdp.fsdp_config["fsdp_transformer_layer_cls_to_wrap"] == "LlamaDecoderLayer"
+    ds = load_config_from_file(str(CONFIGS / "deepspeed_zero3_8b.yaml"))
+    assert ds.distributed_type == "DEEPSPEED" and ds.deepspeed_config["zero_stage"] == 3
+    ddp = load_config_from_file(str(CONFIGS / "ddp_2proc.yaml"))
+    assert ddp.distributed_type == "MULTI_GPU" and ddp.num_processes == 2
+    from transformers.models.llama import modeling_llama
+    assert hasattr(modeling_llama, fsdp.fsdp_config["fsdp_transformer_layer_cls_to_wrap"])
