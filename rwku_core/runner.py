@@ -16,8 +16,9 @@ from .models import load_model
 class Progress:
     """One-line progress on stderr: items done, rate, elapsed."""
 
-    def __init__(self, label: str, total: int, stream=sys.stderr):
-        self.label, self.total, self.done, self.t0, self.stream = label, total, 0, time.time(), stream
+    def __init__(self, label: str, total: int, stream=None):
+        self.label, self.total, self.done, self.t0 = label, total, 0, time.time()
+        self.stream = stream or sys.stderr     # looked up now: sys.stderr may be replaced after import
 
     def __call__(self, n: int = 1) -> None:
         self.done += n

@@ -201,11 +201,14 @@ def test_nan_loss_run_is_recorded_as_collapsed_and_still_summarised(tmp_path, mo
     torch.manual_seed(0)
     model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32,
                                          num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2))
-    with torch.no_grad():
-        model.lm_head.weight[0, 0] = float("nan")
     model.save_pretrained(tmp_path / "broken")
     tok.save_pretrained(tmp_path / "broken")
     assert AutoTokenizer.from_pretrained(tmp_path / "broken").chat_template
+    from rwku_core.corpora import forget_corpus
+    forget_corpus(load_model(str(tmp_path / "broken")), load_targets("mini", [1])[0], 2, 0)   # healthy model writes the corpus
+    with torch.no_grad():
+        model.lm_head.weight[0, 0] = float("nan")
+    model.save_pretrained(tmp_path / "broken")                # then a NaN weight breaks the model
     path = run_unlearn(str(tmp_path / "broken"), "mini", [1], "ga", out=tmp_path / "store",
                        eval_cfg=EvalConfig(probes="all", utility=False), log=lambda m: None,
                        train_overrides={"epochs": 1, "corpus_size": 2, "batch_size": 2})
