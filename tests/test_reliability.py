@@ -22,6 +22,17 @@ def store_files(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
+def _edit(path: Path, index: int, field: str, value) -> str:
+    """Set (or, with None, delete) one field of one record of a data file; returns the file's path."""
+    recs = read(path)
+    if value is None:
+        del recs[index][field]
+    else:
+        recs[index][field] = value
+    write(path, recs)
+    return str(path)
+
+
 # ---- 1. malformed or incomplete data: exit 2, one line naming file, record and field, nothing written
 def _corrupt(kind: str, root: Path) -> tuple[list[str], list[str]]:
     """Damage the copy of the mini data; returns (extra CLI arguments, words the message must hold)."""
@@ -32,23 +43,17 @@ def _corrupt(kind: str, root: Path) -> tuple[list[str], list[str]]:
         (d / "forget_level2.json").unlink()
         return [], [str(d / "forget_level2.json"), "missing file"]
     if kind == "missing field":
-        recs = read(d / "forget_level1.json")
-        del recs[3]["answer"]
-        write(d / "forget_level1.json", recs)
-        return [], [str(d / "forget_level1.json"), "record 3", "missing field 'answer'"]
+        f = _edit(d / "forget_level1.json", 3, "answer", None)
+        return [], [f, "record 3", "missing field 'answer'"]
     if kind == "wrong type":
-        recs = read(d / "retain_mmlu.json")
-        recs[5]["answer"] = "B"
-        write(d / "retain_mmlu.json", recs)
-        return [], [str(d / "retain_mmlu.json"), "record 5", "field 'answer'", "expected int"]
+        f = _edit(d / "retain_mmlu.json", 5, "answer", "B")
+        return [], [f, "record 5", "field 'answer'", "expected int"]
     if kind == "empty probe list":
         write(d / "forget_level2.json", [])
         return [], [str(d / "forget_level2.json"), "empty list"]
     if kind == "unknown attack type":
-        recs = read(d / "forget_level3.json")
-        recs[7]["type"] = "jailbreak"
-        write(d / "forget_level3.json", recs)
-        return [], [str(d / "forget_level3.json"), "record 7", "field 'type'", "jailbreak"]
+        f = _edit(d / "forget_level3.json", 7, "type", "jailbreak")
+        return [], [f, "record 7", "field 'type'", "jailbreak"]
     if kind == "target not in the data":
         return ["--targets", "1", "Nobody Known"], ["'Nobody Known'", "1:Stephen King"]
     raise AssertionError(kind)
