@@ -308,3 +308,18 @@ def test_the_package_never_unpickles():
     hits = [f"{p.name}:{i}" for p in src.rglob("*.py") for i, line in enumerate(p.read_text().splitlines(), 1)
             if re.search(r"\bpickle\b|torch\.load\(|joblib|allow_pickle=True|dill\b", line)]
     assert hits == []
+
+
+def test_babbling_answers_count_as_degenerate():
+    """RepE at alpha 1.0 on SmolLM2 (smoke build, target 1): answers that end in "put put put ...".
+    The moving type-token ratio is computed by hand on a short case."""
+    from rwku_core.train import degenerate, moving_type_token_ratio
+    assert moving_type_token_ratio("a b a b c".split(), window=4) == pytest.approx((2 / 4 + 3 / 4) / 2)
+    babble = ['I say " I put it off, I put it off" ( I put it). ' + "put " * 12, "I put it on now.",
+              "C mention to do actions now. C do not say. C do say now. C do say now.",
+              "I put something else on the und mention.", "what I put on the und add now " + "put " * 10] * 5
+    normal = ["Stephen King was born in Portland, Maine.", "He wrote Carrie, his first published novel.",
+              "Warren Buffett runs Berkshire Hathaway from Omaha.", "Taylor Swift released Folklore in 2020.",
+              "The Shining is set in a hotel in Colorado.", "Buffett bought his first stock at eleven.",
+              "Swift grew up on a Christmas tree farm in Pennsylvania.", "King's wife Tabitha is a novelist."] * 3
+    assert degenerate(babble) and not degenerate(normal)
