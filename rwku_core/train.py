@@ -111,12 +111,12 @@ def shard_batch(batch: dict, rank: int, world: int) -> dict:
     for name, sub in batch.items():
         n = sub["input_ids"].shape[0]
         rows = list(range(rank, n, world))
-        weight = 1.0
-        if not rows:
-            rows, weight = [0], 0.0
-        part = {k: v[rows] for k, v in sub.items()}
-        part["n_tokens"] = float((sub["labels"][:, 1:] != -100).sum()) / world / (weight or float("inf"))
-        part["n_rows"] = n / world / (weight or float("inf"))
+        part = {k: v[rows or [0]] for k, v in sub.items()}
+        if rows:
+            part["n_tokens"] = float((sub["labels"][:, 1:] != -100).sum()) / world
+            part["n_rows"] = n / world
+        else:                    # divided by infinity: a loss of 0 and zero gradients
+            part["n_tokens"] = part["n_rows"] = float("inf")
         out[name] = part
     return out
 

@@ -137,3 +137,27 @@ def test_shipped_accelerate_configs_parse():
     assert ddp.distributed_type == "MULTI_GPU" and ddp.num_processes == 2
     from transformers.models.llama import modeling_llama
     assert hasattr(modeling_llama, fsdp.fsdp_config["fsdp_transformer_layer_cls_to_wrap"])
+
+
+def test_batch_shards_carry_the_whole_batch_normalisers():
+    """3 rows over 2 processes: rows 0 and 2 / row 1; the per-process GA losses average to the
+    one-process loss (checked against the plain mean NLL), and a process without rows adds 0."""
+    import torch
+
+    from rwku_core.methods.common import batch_mean, mean_nll
+    from rwku_core.train import shard_batch
+    torch.manual_seed(0)
+    labels = torch.tensor([[-100, 5, 6, -100], [-100, 7, -100, -100], [-100, 1, 2, 3]])
+    batch = {"forget": {"input_ids": torch.randint(0, 9, (3, 4)), "attention_mask": torch.ones(3, 4, dtype=torch.long),
+                        "labels": labels}}
+    parts = [shard_batch(batch, r, 2)["forget"] for r in range(2)]
+    assert parts[0]["labels"].tolist() == [labels[0].tolist(), labels[2].tolist()]
+    assert parts[0]["n_tokens"] == parts[1]["n_tokens"] == 6 / 2 and parts[0]["n_rows"] == 3 / 2
+    model = lambda input_ids, attention_mask: type("O", (), {"logits": torch.log_softmax(   # noqa: E731
+        (torch.arange(40.).reshape(1, 4, 10) % 7 + input_ids[:, :, None]).float() / 3, -1)})()
+    whole = mean_nll(model, batch["forget"])
+    assert ((mean_nll(model, parts[0]) + mean_nll(model, parts[1])) / 2).item() == pytest.approx(whole.item())
+    values = torch.tensor([1.0, 2.0, 6.0])
+    assert (batch_mean(values[[0, 2]], parts[0]) + batch_mean(values[[1]], parts[1])) / 2 == pytest.approx(3.0)
+    empty = shard_batch(batch, 3, 4)["forget"]            # 3 rows over 4 processes: process 3 has none
+    assert empty["n_tokens"] == float("inf") and mean_nll(model, empty).item() == 0
