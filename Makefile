@@ -22,4 +22,4 @@ benchmarks: setup
 	$(PY) benchmarks/report.py --run
 
 clean:
-	rm -rf _build book/*/
+	rm -rf _build && find book -mindepth 1 -maxdepth 1 -type d ! -name _static_root -exec rm -rf {} +

@@ -20,8 +20,10 @@ FIGURE_CHAPTERS = ["02_memorization", "04_tradeoff", "05_attack_types", "06_batc
 @pytest.fixture(scope="module")
 def site(smoke_book):
     html = smoke_book / "_build" / "html"
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html))
-    handler.log_message = lambda *a, **k: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+    handler = functools.partial(Quiet, directory=str(html))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield html, f"http://127.0.0.1:{server.server_address[1]}"
@@ -68,6 +70,15 @@ def test_page_loads_without_console_errors_and_figures_have_size(site, browser, 
         assert img["shownW"] > 0 and img["shownH"] > 0, f"{path}: image shown with zero size {img}"
     if name in FIGURE_CHAPTERS:
         assert images, f"{path}: the chapter draws a figure but the page shows no image"
+
+
+def test_the_site_root_serves_a_favicon(site):
+    """Browsers ask for /favicon.ico before they read a page's icon link; a 404 there is a console
+    error on whichever page is opened first."""
+    import urllib.request
+    html, base = site
+    with urllib.request.urlopen(f"{base}/favicon.ico") as r:
+        assert r.status == 200 and r.read() == (html / "favicon.ico").read_bytes()
 
 
 def test_screenshot_of_main_results(site, browser):
