@@ -1,7 +1,10 @@
 # The two README commands: `make book` (the main job) and `make test`. Each sets up .venv itself.
 MODEL ?= smollm2-135m-instruct
 PROFILE ?= default
+DEVICE ?= cpu
+DTYPE ?=
 PY = .venv/bin/python
+BOOK_ARGS = --model $(MODEL) --profile $(PROFILE) --device $(DEVICE) $(if $(DTYPE),--dtype $(DTYPE))
 
 .PHONY: setup book test html benchmarks clean
 
@@ -9,10 +12,10 @@ setup:
 	@bash scripts/setup.sh
 
 book: setup
-	$(PY) -m rwku_core.book --model $(MODEL) --profile $(PROFILE)
+	$(PY) -m rwku_core.book $(BOOK_ARGS)
 
 html: setup
-	$(PY) -m rwku_core.book --model $(MODEL) --profile $(PROFILE) --chapters --no-html && \
+	$(PY) -m rwku_core.book $(BOOK_ARGS) --chapters --no-html && \
 	$(PY) -c "from rwku_core.book import build_html; build_html()"
 
 test: setup

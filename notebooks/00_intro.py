@@ -27,6 +27,23 @@ seed = 0
 device = "cpu"
 results_dir = "results"
 shard = None
+dtype = None                      # precision of the weights: float32 on cpu, bfloat16 on a GPU when None
+trust_remote_code = False
+overrides = {}                    # profile settings replaced for this build, from book --set
+
+# %% tags=["remove-cell"]
+from IPython.display import Markdown as _Markdown
+from myst_nb import glue as _glue
+
+from rwku_core.experiments import Plan as _Plan, describe_run
+
+_glue("this_run", _Markdown(describe_run(_Plan(model, profile, data, targets, seed, device, results_dir, dtype=dtype,
+                                     overrides=overrides, trust_remote_code=trust_remote_code))), display=False)
+
+# %% [markdown]
+# ```{admonition} This run
+# {glue:md}`this_run`
+# ```
 
 # %% tags=["remove-cell"]
 import pandas as pd
@@ -40,20 +57,25 @@ glue("intro_model", model, display=False)
 glue("intro_profile", profile, display=False)
 glue("intro_n_targets", len(chosen), display=False)
 glue("intro_targets", ", ".join(t.name for t in chosen), display=False)
-stand_in = EMBEDDED[model].stands_in_for if model in EMBEDDED else "itself"
-glue("intro_stand_in", stand_in, display=False)
+if model in EMBEDDED:
+    scale = (f"This book runs the same protocol on {model}, a small embedded model standing in for "
+             f"{EMBEDDED[model].stands_in_for} (a far smaller model that knows far less), on "
+             f"{len(chosen)} target(s) of the bundled mini-RWKU, so absolute numbers differ from the paper's; each "
+             f"chapter puts the paper's numbers beside this run's and says which findings this scale can decide.")
+else:
+    scale = (f"This book runs the protocol on {model} with {len(chosen)} target(s) from data source '{data}' "
+             f"and the profile '{profile}'; each chapter puts the paper's numbers beside this run's and says which "
+             f"findings this run can decide.")
+glue("intro_scale", scale, display=False)
 
 # %% [markdown]
 # ## The scale of this run
 #
-# - **Model**: **{glue:text}`intro_model`** (an offline stand-in for **{glue:text}`intro_stand_in`**).
+# - **Model**: **{glue:text}`intro_model`**.
 # - **Profile**: **{glue:text}`intro_profile`**, with {glue:text}`intro_n_targets` targets:
 #   {glue:text}`intro_targets`.
-# - **Data**: the bundled mini-RWKU (see the data tour) unless the profile says `hub`.
 #
-# The paper ran 100 targets on 8B and 3.8B models on eight A100 GPUs. This book runs the same
-# protocol on a 135M-parameter model on two CPU cores, so absolute numbers differ; each chapter puts
-# the paper's numbers beside this run's and says which findings hold at this scale.
+# The paper ran 100 targets on 8B and 3.8B models on eight A100 GPUs. {glue:text}`intro_scale`
 #
 # ## How to read the book
 #

@@ -25,13 +25,31 @@ seed = 0
 device = "cpu"
 results_dir = "results"
 shard = None
+dtype = None                      # precision of the weights: float32 on cpu, bfloat16 on a GPU when None
+trust_remote_code = False
+overrides = {}                    # profile settings replaced for this build, from book --set
+
+# %% tags=["remove-cell"]
+from IPython.display import Markdown as _Markdown
+from myst_nb import glue as _glue
+
+from rwku_core.experiments import Plan as _Plan, describe_run
+
+_glue("this_run", _Markdown(describe_run(_Plan(model, profile, data, targets, seed, device, results_dir, dtype=dtype,
+                                     overrides=overrides, trust_remote_code=trust_remote_code))), display=False)
+
+# %% [markdown]
+# ```{admonition} This run
+# {glue:md}`this_run`
+# ```
 
 # %% tags=["remove-cell"]
 # Run with shard="i/n" (papermill -p shard 0/4 ...), this chapter is a worker: it computes its share
 # of the chapter's runs into the results store and skips its remaining cells (README, "Scale").
 from rwku_core.sweep import shard_worker
 
-shard_worker(model, profile, data, targets, seed, device, results_dir, shard, chapter="02_memorization")
+shard_worker(model, profile, data, targets, seed, device, results_dir, shard, chapter="02_memorization",
+             dtype=dtype, overrides=overrides, trust_remote_code=trust_remote_code)
 
 # %% tags=["remove-cell"]
 import pandas as pd
@@ -39,7 +57,8 @@ from myst_nb import glue
 
 from rwku_core import experiments, plots, results
 
-plan = experiments.Plan(model, profile, data, targets, seed, device, results_dir)
+plan = experiments.Plan(model, profile, data, targets, seed, device, results_dir, dtype=dtype,
+                        overrides=overrides, trust_remote_code=trust_remote_code)
 path = experiments.memorization(plan)
 df = pd.DataFrame(results.load_records(path))
 means = df.groupby("source", sort=False)[["em", "nll"]].mean()

@@ -24,13 +24,31 @@ seed = 0
 device = "cpu"
 results_dir = "results"
 shard = None
+dtype = None                      # precision of the weights: float32 on cpu, bfloat16 on a GPU when None
+trust_remote_code = False
+overrides = {}                    # profile settings replaced for this build, from book --set
+
+# %% tags=["remove-cell"]
+from IPython.display import Markdown as _Markdown
+from myst_nb import glue as _glue
+
+from rwku_core.experiments import Plan as _Plan, describe_run
+
+_glue("this_run", _Markdown(describe_run(_Plan(model, profile, data, targets, seed, device, results_dir, dtype=dtype,
+                                     overrides=overrides, trust_remote_code=trust_remote_code))), display=False)
+
+# %% [markdown]
+# ```{admonition} This run
+# {glue:md}`this_run`
+# ```
 
 # %% tags=["remove-cell"]
 # Run with shard="i/n" (papermill -p shard 0/4 ...), this chapter is a worker: it computes its share
 # of the chapter's runs into the results store and skips its remaining cells (README, "Scale").
 from rwku_core.sweep import shard_worker
 
-shard_worker(model, profile, data, targets, seed, device, results_dir, shard, chapter="05_attack_types")
+shard_worker(model, profile, data, targets, seed, device, results_dir, shard, chapter="05_attack_types",
+             dtype=dtype, overrides=overrides, trust_remote_code=trust_remote_code)
 
 # %% tags=["remove-cell"]
 import pandas as pd
@@ -39,7 +57,8 @@ from myst_nb import glue
 from rwku_core import experiments, findings, plots, tables
 from rwku_core.data import ATTACK_TYPES
 
-plan = experiments.Plan(model, profile, data, targets, seed, device, results_dir)
+plan = experiments.Plan(model, profile, data, targets, seed, device, results_dir, dtype=dtype,
+                        overrides=overrides, trust_remote_code=trust_remote_code)
 df = tables.main_table(plan, columns=None)
 attacks = df.reindex(columns=[f"forget_aa_{a}" for a in ATTACK_TYPES]).rename(columns=lambda c: c.replace("forget_aa_", ""))
 kinds = df[["forget_fb", "forget_qa", "forget_aa"]].rename(columns=lambda c: c.replace("forget_", "").upper())
@@ -52,7 +71,7 @@ glue("att_model", model, display=False)
 # ## This run: forget score by probe kind
 #
 # Model **{glue:text}`att_model`**, the main table's runs (after the last epoch), ROUGE-L recall x100
-# on the known forget probes; lower means more forgotten.
+# on the evaluated forget probes; lower means more forgotten.
 
 # %% tags=["remove-input"]
 kinds.round(1)
@@ -66,7 +85,7 @@ tables.paper_table("table1")[["forget_fb", "forget_qa", "forget_aa"]]
 # %% [markdown]
 # ## This run: forget score by attack type
 #
-# A blank cell means no known probe of that type among this run's targets.
+# A blank cell means no evaluated probe of that type among this run's targets.
 
 # %% tags=["remove-input"]
 fig = plots.attack_types(attacks.drop(index="Before"))
@@ -83,6 +102,6 @@ attacks.round(1)
 #   strongest attacks; RT resists attacks best, NPO next*: **{glue:text}`att_f7_verdict`**
 #   ({glue:text}`att_f7_detail`).
 #
-# Each attack type has only a few known probes per target here (the mini set has at least three of
-# each type per target, before filtering), so the per-attack ranking is noisy. The paper publishes
+# With few targets each attack type has only a few probes (the mini set has three of each type per
+# target, before filtering; RWKU has 2-5 per target), so the per-attack ranking is noisy. The paper publishes
 # Figure 4 as a chart, not a table, so only its orderings are compared.

@@ -22,13 +22,31 @@ seed = 0
 device = "cpu"
 results_dir = "results"
 shard = None
+dtype = None                      # precision of the weights: float32 on cpu, bfloat16 on a GPU when None
+trust_remote_code = False
+overrides = {}                    # profile settings replaced for this build, from book --set
+
+# %% tags=["remove-cell"]
+from IPython.display import Markdown as _Markdown
+from myst_nb import glue as _glue
+
+from rwku_core.experiments import Plan as _Plan, describe_run
+
+_glue("this_run", _Markdown(describe_run(_Plan(model, profile, data, targets, seed, device, results_dir, dtype=dtype,
+                                     overrides=overrides, trust_remote_code=trust_remote_code))), display=False)
+
+# %% [markdown]
+# ```{admonition} This run
+# {glue:md}`this_run`
+# ```
 
 # %% tags=["remove-cell"]
 # Run with shard="i/n" (papermill -p shard 0/4 ...), this chapter is a worker: it computes its share
 # of the chapter's runs into the results store and skips its remaining cells (README, "Scale").
 from rwku_core.sweep import shard_worker
 
-shard_worker(model, profile, data, targets, seed, device, results_dir, shard, chapter="07_partial_layer")
+shard_worker(model, profile, data, targets, seed, device, results_dir, shard, chapter="07_partial_layer",
+             dtype=dtype, overrides=overrides, trust_remote_code=trust_remote_code)
 
 # %% tags=["remove-cell"]
 import pandas as pd
@@ -37,7 +55,8 @@ from myst_nb import glue
 from rwku_core import experiments, findings, plots
 from rwku_core.data import load_targets
 
-plan = experiments.Plan(model, profile, data, targets, seed, device, results_dir)
+plan = experiments.Plan(model, profile, data, targets, seed, device, results_dir, dtype=dtype,
+                        overrides=overrides, trust_remote_code=trust_remote_code)
 runs = plan.layers()
 df = pd.DataFrame([{"method": experiments.LABELS[m], "window": w.replace("layers:", ""),
                     "start": int(w.split(":")[1].split("-")[0]), **experiments.last_epoch(p)}
@@ -46,14 +65,17 @@ v = findings.f9(df)
 glue("layer_verdict", v["verdict"], display=False)
 glue("layer_detail", v["detail"], display=False)
 glue("layer_model", model, display=False)
-glue("layer_target", load_targets(plan.data, plan.targets)[0].name, display=False)
+layer_targets = load_targets(plan.data, plan.targets)
+layer_targets = layer_targets if plan.settings["layer_targets"] == "all" else layer_targets[:1]
+glue("layer_target", ", ".join(t.name for t in layer_targets), display=False)
+glue("layer_n_targets", len(layer_targets), display=False)
 glue("layer_windows", ", ".join(plan.windows()), display=False)
 
 # %% [markdown]
 # ## This run
 #
-# Model **{glue:text}`layer_model`**, target {glue:text}`layer_target`, windows
-# {glue:text}`layer_windows` (hyper-parameters of the `layers` mode from the grid search).
+# Model **{glue:text}`layer_model`**, target(s) {glue:text}`layer_target`, windows
+# {glue:text}`layer_windows` (hyper-parameters of the `layers` mode: see "This run" above).
 
 # %% tags=["remove-input"]
 fig = plots.against(df, "window", ["forget_all", "neighbor_all", "mia_fm", "gen"], "trainable layers")
@@ -65,5 +87,6 @@ df.set_index(["method", "window"])[["forget_all", "neighbor_all", "mia_fm", "gen
 # ## Verdict
 #
 # **F9** *tuning early layers unlearns better without hurting neighbors*:
-# **{glue:text}`layer_verdict`** ({glue:text}`layer_detail`). One target and a few windows make
-# this a weak test; the paper averaged its targets over every window of a 32-layer model.
+# **{glue:text}`layer_verdict`** ({glue:text}`layer_detail`). This run has
+# {glue:text}`layer_n_targets` target(s); the paper averaged its targets over every window of a
+# 32-layer model, so few targets or few windows make this a weak test.

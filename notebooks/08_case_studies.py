@@ -22,13 +22,31 @@ seed = 0
 device = "cpu"
 results_dir = "results"
 shard = None
+dtype = None                      # precision of the weights: float32 on cpu, bfloat16 on a GPU when None
+trust_remote_code = False
+overrides = {}                    # profile settings replaced for this build, from book --set
+
+# %% tags=["remove-cell"]
+from IPython.display import Markdown as _Markdown
+from myst_nb import glue as _glue
+
+from rwku_core.experiments import Plan as _Plan, describe_run
+
+_glue("this_run", _Markdown(describe_run(_Plan(model, profile, data, targets, seed, device, results_dir, dtype=dtype,
+                                     overrides=overrides, trust_remote_code=trust_remote_code))), display=False)
+
+# %% [markdown]
+# ```{admonition} This run
+# {glue:md}`this_run`
+# ```
 
 # %% tags=["remove-cell"]
 # Run with shard="i/n" (papermill -p shard 0/4 ...), this chapter is a worker: it computes its share
 # of the chapter's runs into the results store and skips its remaining cells (README, "Scale").
 from rwku_core.sweep import shard_worker
 
-shard_worker(model, profile, data, targets, seed, device, results_dir, shard, chapter="08_case_studies")
+shard_worker(model, profile, data, targets, seed, device, results_dir, shard, chapter="08_case_studies",
+             dtype=dtype, overrides=overrides, trust_remote_code=trust_remote_code)
 
 # %% tags=["remove-cell"]
 import pandas as pd
@@ -37,7 +55,8 @@ from myst_nb import glue
 from rwku_core import experiments, findings, results
 from rwku_core.data import load_targets
 
-plan = experiments.Plan(model, profile, data, targets, seed, device, results_dir)
+plan = experiments.Plan(model, profile, data, targets, seed, device, results_dir, dtype=dtype,
+                        overrides=overrides, trust_remote_code=trust_remote_code)
 main = {(m, mode): p for (m, mode), p in plan.main().items() if mode != "lora"}
 before = [r for r in results.load_records(plan.before()) if r["set"] == "forget"]
 first = before[0]["target"]
@@ -65,7 +84,7 @@ glue("case_model", model, display=False)
 # %% [markdown]
 # ## This run
 #
-# Model **{glue:text}`case_model`**, target {glue:text}`case_target`: one known forget probe of each
+# Model **{glue:text}`case_model`**, target {glue:text}`case_target`: one evaluated forget probe of each
 # kind and attack type, with the gold answer, the original model's answer and each method's answer
 # after unlearning (greedy, as evaluated; an empty cell is an empty answer).
 

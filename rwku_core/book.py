@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .data import REPO_ROOT
 from .models import DEFAULT_MODEL
-from .profiles import PROFILES, get_profile
+from .profiles import PROFILES, get_profile, parse_setting
 from .results import safe_name
 
 CHAPTERS = ["00_intro", "01_data_tour", "02_memorization", "03_main_results", "04_tradeoff",
@@ -38,10 +38,12 @@ def model_folder(model: str) -> str:
     return safe_name(model.replace("/", "__"))
 
 
-def chapter_parameters(model: str, profile: str, results_dir: str, seed: int, device: str) -> dict:
-    prof = get_profile(profile)
+def chapter_parameters(model: str, profile: str, results_dir: str, seed: int, device: str, dtype: str | None = None,
+                       trust_remote_code: bool = False, overrides: dict | None = None) -> dict:
+    prof = get_profile(profile, overrides)
     return dict(model=model, data=prof["data"], targets=prof["targets"], profile=profile, seed=seed,
-                device=device, results_dir=results_dir, shard=None)
+                device=device, results_dir=results_dir, shard=None, dtype=dtype,
+                trust_remote_code=trust_remote_code, overrides=dict(overrides or {}))
 
 
 def _package_digest() -> str:
@@ -59,7 +61,7 @@ def _stamp(source: Path, params: dict) -> str:
     h = hashlib.sha256(source.read_bytes())
     h.update(_package_digest().encode())
     h.update(json.dumps(params, sort_keys=True).encode())
-    h.update(json.dumps(get_profile(params["profile"]), sort_keys=True, default=str).encode())
+    h.update(json.dumps(get_profile(params["profile"], params.get("overrides")), sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 
 
@@ -145,7 +147,14 @@ def main(argv=None) -> int:
     ap.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILES)}")
     ap.add_argument("--results", default="results", help="results store (relative to the book root)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    ap.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"],
+                    help="weights' precision (default: float32 on cpu, bfloat16 on a GPU); passed to every run")
+    ap.add_argument("--trust-remote-code", action="store_true",
+                    help="allow a Hub model's own Python code to run (off by default); passed to every run")
+    ap.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                    help="replace one profile setting for this build, VALUE in JSON (e.g. --set targets=[1,4] "
+                         "--set utility_limit=1 --set batch_sizes=[2]); see rwku_core/profiles.py")
     ap.add_argument("--chapters", nargs="*", default=CHAPTERS, help="subset of chapters to execute")
     ap.add_argument("--force", action="store_true", help="re-execute chapters even when unchanged")
     ap.add_argument("--no-html", action="store_true", help="execute notebooks only")
@@ -157,6 +166,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.profile not in PROFILES:
         ap.error(f"unknown profile '{args.profile}'; valid profiles: {', '.join(PROFILES)}")
+    try:
+        overrides = dict(parse_setting(s) for s in args.settings)
+        prof = get_profile(args.profile, overrides)
+    except ValueError as e:
+        ap.error(f"--set: {e}")
     unknown = [c for c in args.chapters if c not in CHAPTERS]
     if unknown:
         ap.error(f"unknown chapter(s) {unknown}; valid chapters: {', '.join(CHAPTERS)}")
@@ -165,13 +179,14 @@ def main(argv=None) -> int:
         from . import sweep
         from .experiments import Plan
         which = sweep.parse_shard(args.shard)
-        prof = get_profile(args.profile)
         plan = Plan(args.model, args.profile, prof["data"], prof["targets"], args.seed, args.device,
-                    str(root / args.results))
+                    str(root / args.results), dtype=args.dtype, overrides=overrides,
+                    trust_remote_code=args.trust_remote_code)
         sweep.run_shard(plan, which, [c for c in args.chapters if c in sweep.CHAPTER_RUNS])
         return 0
     prepare_root(root)
-    params = chapter_parameters(args.model, args.profile, args.results, args.seed, args.device)
+    params = chapter_parameters(args.model, args.profile, args.results, args.seed, args.device, args.dtype,
+                                args.trust_remote_code, overrides)
     t0 = time.time()
     for name in args.chapters:
         execute_chapter(name, params, root=root, force=args.force)

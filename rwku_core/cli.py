@@ -38,7 +38,7 @@ def cmd_filter(args) -> int:
     from .models import load_model
 
     targets = load_targets(args.data, args.targets)
-    lm = load_model(args.model, device=args.device, trust_remote_code=args.trust_remote_code)
+    lm = load_model(args.model, device=args.device, dtype=args.dtype, trust_remote_code=args.trust_remote_code)
     known = filtering.known_probe_ids(lm, targets, threshold=args.threshold)
     print(_table(filtering.survival_table(targets, known)))
     return 0
@@ -48,14 +48,18 @@ def cmd_eval(args) -> int:
     from .runner import run_eval
 
     path = run_eval(args.model, args.data, args.targets, out=args.out, cfg=_eval_cfg(args), device=args.device,
-                    overwrite=args.overwrite, log=lambda m: print(m, file=sys.stderr), dtype=args.dtype)
+                    overwrite=args.overwrite, log=lambda m: print(m, file=sys.stderr), dtype=args.dtype,
+                    trust_remote_code=args.trust_remote_code)
     print(path)   # the run directory is always the last line
     return 0
 
 
 def _eval_cfg(args):
     from .evaluate import EvalConfig
-    return EvalConfig(probes=args.probes, batch_size=args.batch_size, mia=not args.no_mia,
+    from .models import EMBEDDED
+    probes = args.probes if args.probes != "auto" else ("known" if args.model in EMBEDDED else "all")
+    return EvalConfig(probes=probes, batch_size=args.batch_size, scorer=args.scorer, stop=args.stop,
+                      bbh_match=args.bbh_match, mia=not args.no_mia,
                       utility=not args.no_utility, utility_limit=args.utility_limit)
 
 
@@ -68,7 +72,8 @@ def cmd_unlearn(args) -> int:
                        setting=args.setting, hparams=args.hparams, train_overrides=overrides,
                        eval_cfg=_eval_cfg(args), device=args.device, overwrite=args.overwrite,
                        log=lambda m: print(m, file=sys.stderr), method_hp=method_hp,
-                       utility_every_epoch=args.utility_every_epoch, dtype=args.dtype)
+                       utility_every_epoch=args.utility_every_epoch, dtype=args.dtype,
+                       trust_remote_code=args.trust_remote_code)
     from .train import distributed_state
     if distributed_state(cpu=args.device == "cpu").is_main_process:
         print(path)
@@ -77,12 +82,14 @@ def cmd_unlearn(args) -> int:
 
 def _plan(args, compute=True):
     from .experiments import Plan
-    from .profiles import get_profile
-    get_profile(args.profile)      # unknown profiles fail here, listing the valid ones
+    from .profiles import get_profile, parse_setting
+    overrides = dict(parse_setting(s) for s in args.settings)
+    get_profile(args.profile, overrides)      # unknown profiles and settings fail here, listing the valid ones
     targets = args.targets if isinstance(args.targets, str) or not args.targets \
         else [int(t) if str(t).isdigit() else t for t in args.targets]
     return Plan(args.model, args.profile, args.data, targets, args.seed, args.device, args.out,
-                methods=args.methods, compute=compute, dtype=args.dtype)
+                methods=args.methods, compute=compute, dtype=args.dtype, overrides=overrides,
+                trust_remote_code=args.trust_remote_code)
 
 
 def cmd_sweep(args) -> int:
@@ -134,9 +141,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     def evaluation(p):
         p.add_argument("--out", default="results", help="results store; the run directory is printed last")
-        p.add_argument("--probes", default="known", choices=["known", "all"],
-                       help="'known': probes the original model answers (as the paper); 'all'")
+        p.add_argument("--probes", default="auto", choices=["auto", "known", "all"],
+                       help="'all': every released probe (the paper's evaluation); 'known': only probes the "
+                            "original model answers (this project's adaptation for the small embedded models); "
+                            "'auto' (default): known for an embedded model, all for any other")
         p.add_argument("--batch-size", type=int, default=16)
+        p.add_argument("--scorer", default="rouge-score", choices=["rouge-score", "rouge"],
+                       help="probe ROUGE-L recall: 'rouge-score' (this project: lower-cased alphanumeric tokens) or "
+                            "'rouge' (the official code's package: whitespace tokens, case kept); both are recorded")
+        p.add_argument("--stop", default="newline", choices=["newline", "official"],
+                       help="probe stop rule: 'newline' (this project) or 'official' (the official code's token "
+                            "lookup: for Llama-3/Phi-3 tokenizers no newline stop, up to 30 tokens scored)")
+        p.add_argument("--bbh-match", default="exact", choices=["exact", "official"],
+                       help="BBH scoring: 'exact' (normalised exact match) or 'official' (the official code's "
+                            "character-by-character comparison, as the paper's Rea column)")
         p.add_argument("--utility-limit", type=int, default=None, help="only the first N items of each utility set")
         p.add_argument("--no-mia", action="store_true")
         p.add_argument("--no-utility", action="store_true")
@@ -155,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="full", help="full, lora or layers:A-B (e.g. layers:0-3)")
     p.add_argument("--setting", default="single", choices=["single", "batch"],
                    help="single: a fresh model per target; batch: all targets at once")
-    p.add_argument("--hparams", default="embedded", choices=["embedded", "paper"])
+    p.add_argument("--hparams", default="auto", choices=["auto", "embedded", "paper"],
+                   help="auto (default): the embedded grid's values for an embedded model, the official "
+                        "scripts' (paper) for any other model")
     p.add_argument("--lr", type=float, default=None, help="override the learning rate")
     p.add_argument("--epochs", type=int, default=None, help="override the number of epochs")
     p.add_argument("--alpha", type=float, default=None, help="RepE strength (default: the --hparams setting's, embedded 0.2, paper 1.0)")
@@ -173,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="only the runs of these chapters (default: the whole book)")
         p.add_argument("--methods", nargs="*", default=None, choices=list(REGISTRY),
                        help="only these methods in every run list (default: the profile's)")
+        p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                       help="replace one profile setting, VALUE in JSON (e.g. --set utility_limit=1)")
         p.set_defaults(data=None)        # the profile's data source unless --data is given
 
     p = sub.add_parser("sweep", help="compute a book's run list, or shard i/n of it, into the results store")

@@ -1,4 +1,6 @@
-"""Training corpora written by the original model itself (the paper's zero-shot recipe, appendix G.1).
+"""Training corpora: the released ones, or written by the original model itself (appendix G.1).
+
+Written by the model (``generated``):
 
 * ``forget``: factual biographies of the target (C_fs), sampled with varied openings;
 * ``counterfactual``: made-up biographies (the DPO "chosen" side);
@@ -6,6 +8,12 @@
 
 Sampling uses temperature 1.0 and top-p 0.9 from a fixed seed, and each corpus is cached per model,
 target and seed in the user cache, so every method trains on the same texts.
+
+Released with the data (``released``, ``Target.corpora``): ``positive`` (C_fs, GA and NPO), ``pair``
+(DPO), ``reject`` (RT), written by LLaMA3-8B-Instruct or Phi-3 (``_phi`` files), and ``passage``
+(C_f*, GA*). ``hp["corpus"]`` picks: "released", "generated", or "auto" (released when present and
+written by the model being trained, see ``released_corpus_for``; else generated). The methods' ``build``
+functions return a ``Corpus``: a list of examples whose ``source`` says where they came from.
 
     >>> texts = forget_corpus(lm, target, n=16, seed=0)
 """
@@ -15,11 +23,12 @@ import hashlib
 import json
 import os
 import random
+import re
 import tempfile
 
 import torch
 
-from .data import Target
+from .data import CORPORA, DataError, Target, corpus_file
 from .models import cache_dir
 from .prompts import wrap
 
@@ -135,3 +144,105 @@ def pairs(forget: list[str], counterfactual: list[str], target: Target) -> list[
     """DPO pairs: prompt, chosen = counterfactual, rejected = factual (zipped in order)."""
     prompt = FACTUAL_USER.format(target=target.name)
     return [{"prompt": prompt, "chosen": c, "rejected": f} for f, c in zip(forget, counterfactual)]
+
+
+# ---- released or generated --------------------------------------------------------------------
+CORPUS_SETTINGS = ("generated", "released", "auto")
+
+
+class Corpus(list):
+    """Training examples with ``source``: where they came from and how many, e.g.
+    ``"released:positive.json (582)"`` or ``"generated:forget (8 texts, 160 tokens)"``."""
+
+    def __init__(self, items=()):
+        super().__init__(items)
+        self.counts: dict[str, int] = {}   # label (with {n}) -> number of examples
+
+    def add(self, examples: list, label: str) -> None:
+        self.extend(examples)
+        self.counts[label] = self.counts.get(label, 0) + len(examples)
+
+    @property
+    def source(self) -> str:
+        return "; ".join(label.format(n=n) for label, n in self.counts.items())
+
+
+def released_corpus_for(model_name: str) -> str | None:
+    """Which released corpora a model wrote: "llama3" for Llama-3 (``meta-llama/Meta-Llama-3-8B-Instruct``,
+    a folder named ``tiny-llama3``), "phi3" for Phi-3 (``microsoft/Phi-3-mini-4k-instruct``, ``tiny-phi3``),
+    else None (another model writes its own). Only the name's last path part counts; later versions
+    (Llama-3.1, Phi-3.5) are other models."""
+    base = re.split(r"[\\/]", str(model_name).rstrip("/\\"))[-1].lower()
+    for family, pattern in (("llama3", r"llama[-_ ]?3(?![.\d])"), ("phi3", r"phi[-_ ]?3(?![.\d])")):
+        if re.search(pattern, base):
+            return family
+    return None
+
+
+def released_records(lm, target: Target, key: str, hp: dict) -> list[dict] | None:
+    """The released records of corpus ``key`` ("positive", "pair", "reject") that ``hp["corpus"]``
+    asks to train on, or None when the model writes its own. "released" without the corpus raises
+    ``DataError`` naming the target and the missing file or hub config."""
+    setting = hp.get("corpus", "generated")
+    if setting not in CORPUS_SETTINGS:
+        raise ValueError(f"unknown corpus setting '{setting}'; valid: {', '.join(CORPUS_SETTINGS)}")
+    records = target.corpora.get(key)
+    if setting == "generated":
+        return None
+    if setting == "released" and not records:
+        where = target.corpus_where.get(key) or corpus_file(f"{key}.json", target.corpus_model)
+        raise DataError(f"target '{target.name}': corpus 'released' needs the released {key} corpus "
+                        f"({where}), which is missing; use corpus 'generated' or 'auto' to write it with the model")
+    if setting == "auto" and not (records and released_corpus_for(lm.name) == target.corpus_model):
+        return None
+    return records
+
+
+def _released_label(target: Target, key: str) -> str:
+    name = corpus_file(f"{key}.json", target.corpus_model) if f"{key}.json" in CORPORA else key
+    return f"released:{name} ({{n}})"
+
+
+def forget_texts(lm, target: Target, hp: dict) -> tuple[list[str], str]:
+    """C_fs for GA and NPO: the released ``positive`` texts or ``hp["corpus_size"]`` biographies
+    written by the model; with the ``Corpus`` label."""
+    records = released_records(lm, target, "positive", hp)
+    if records is not None:
+        return [r["text"] for r in records], _released_label(target, "positive")
+    tokens = hp.get("corpus_max_new_tokens", 160)
+    return (forget_corpus(lm, target, hp["corpus_size"], hp["seed"], tokens),
+            f"generated:forget ({{n}} texts, {tokens} tokens)")
+
+
+def preference_pairs(lm, target: Target, hp: dict) -> tuple[list[dict], str]:
+    """DPO pairs {prompt, chosen, rejected}: the released ``pair`` records (response = [chosen,
+    rejected], as LLaMA-Factory's ranking datasets) or ``pairs`` of the model's own biographies."""
+    records = released_records(lm, target, "pair", hp)
+    if records is not None:
+        return ([{"prompt": r["prompt"], "chosen": r["response"][0], "rejected": r["response"][1]} for r in records],
+                _released_label(target, "pair"))
+    n, seed, tokens = hp["corpus_size"], hp["seed"], hp.get("corpus_max_new_tokens", 160)
+    return (pairs(forget_corpus(lm, target, n, seed, tokens), counterfactual_corpus(lm, target, n, seed, tokens), target),
+            f"generated:forget+counterfactual ({{n}} pairs, {tokens} tokens)")
+
+
+def refusal_examples(lm, target: Target, hp: dict) -> tuple[list[dict], str]:
+    """RT examples {prompt, output}: the released ``reject`` records, whose prompt is the instruction
+    followed by a newline and the input when the input is not empty (LLaMA-Factory's alpaca format),
+    or ``hp["refusal_size"]`` questions written by the model with refusal templates (None or absent:
+    ``hp["corpus_size"]``)."""
+    records = released_records(lm, target, "reject", hp)
+    if records is not None:
+        return ([{"prompt": "\n".join(x for x in (r["instruction"], r.get("input") or "") if x), "output": r["output"]}
+                 for r in records], _released_label(target, "reject"))
+    qs = refusal_corpus(lm, target, hp.get("refusal_size") or hp["corpus_size"], hp["seed"])
+    return [{"prompt": q["instruction"], "output": q["output"]} for q in qs], "generated:questions ({n} refusals)"
+
+
+def passage_texts(target: Target) -> tuple[list[str], str]:
+    """C_f* for GA*: every released passage (no model writes these)."""
+    passages = target.corpora.get("passage")
+    if not passages:
+        where = target.corpus_where.get("passage", "passage.json")
+        raise DataError(f"GA* needs passage.json for target '{target.name}' (the C_f* corpus); it is missing ({where})")
+    return [p["text"] for p in passages], _released_label(target, "passage")

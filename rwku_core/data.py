@@ -8,7 +8,10 @@ Three sources give the same representation:
 * ``"mini"``: the bundled hand-written mini-RWKU in ``data/rwku_mini`` (same layout).
 
 Every record is validated; a problem raises ``DataError`` naming the file, the record's index, the
-field and what was expected.
+field and what was expected. Fields a record carries beyond its schema (``neighbor``, ``ngram``,
+``id``, ``intro``, ``subject``...) are ignored. The training corpora written by a model come in one
+variant per model (``positive.json`` by LLaMA3, ``positive_phi.json`` by Phi-3); ``corpus_model``
+picks which one fills ``Target.corpora``.
 
     >>> from rwku_core.data import load_targets
     >>> [t.name for t in load_targets("mini", ["Stephen King", 3])]
@@ -39,30 +42,49 @@ ATTACK_TYPES = {
     "cross_lingual": ("cross lingal", "cross lingual"),
 }
 _SPELLINGS = {s: canon for canon, spells in ATTACK_TYPES.items() for s in spells + (canon.replace("_", " "),)}
+# cross-lingual probes are stored with their language: "cross lingual (Spanish)", "cross-lingual (French)"
+_LANGUAGE = re.compile(r"^(?P<base>.*?)\s*\((?P<language>[A-Za-z][A-Za-z \-]*)\)$")
 
 
 class DataError(ValueError):
     """Malformed or missing RWKU data. The message names file, record, field and expectation."""
 
 
-def canonical_attack(stored: str, where: str = "") -> str:
-    """Map a stored attack-type spelling (e.g. ``'cross lingal'``) to its canonical name."""
-    key = re.sub(r"[\s_\-]+", " ", str(stored).strip().lower())
-    if key not in _SPELLINGS:
+def parse_attack(stored: str, where: str = "") -> tuple[str, str | None]:
+    """A stored attack type -> (canonical name, language or None).
+
+    ``'cross lingual (Spanish)'`` and ``'cross-lingual (French)'`` give ``('cross_lingual', 'Spanish')``
+    and ``('cross_lingual', 'French')``; ``'role play'`` gives ``('role_playing', None)``. Only the
+    cross-lingual type carries a language."""
+    text, language = str(stored).strip(), None
+    m = _LANGUAGE.match(text)
+    if m:
+        text, language = m.group("base"), m.group("language").strip()
+    key = re.sub(r"[\s_\-]+", " ", text.lower())
+    if key not in _SPELLINGS or (language is not None and _SPELLINGS[key] != "cross_lingual"):
         raise DataError(f"{where}field 'type': unknown attack type {stored!r}; expected one of "
-                        f"{sorted(set(s for v in ATTACK_TYPES.values() for s in v))}")
-    return _SPELLINGS[key]
+                        f"{sorted(set(s for v in ATTACK_TYPES.values() for s in v))} "
+                        f"(cross lingual may carry its language, e.g. 'cross lingual (Spanish)')")
+    return _SPELLINGS[key], language
+
+
+def canonical_attack(stored: str, where: str = "") -> str:
+    """Map a stored attack-type spelling (e.g. ``'cross lingal'``, ``'cross lingual (French)'``) to its
+    canonical name."""
+    return parse_attack(stored, where)[0]
 
 
 @dataclass(frozen=True)
 class Probe:
-    """One question with a gold answer. ``kind`` is fb, qa or aa; ``attack`` is set for aa only."""
+    """One question with a gold answer. ``kind`` is fb, qa or aa; ``attack`` is set for aa only;
+    ``language`` for cross-lingual probes only (as stored, e.g. "Spanish")."""
     id: str            # stable within a target, e.g. "forget_fb_3"
     set: str           # "forget" or "neighbor"
     kind: str          # "fb", "qa", "aa"
     query: str
     answer: str
     attack: str | None = None
+    language: str | None = None
 
 
 @dataclass
@@ -86,6 +108,9 @@ class Target:
     utility: Utility
     corpora: dict[str, list[dict]] = field(default_factory=dict)  # passage, positive, negative, pair, reject
     source: str = ""
+    corpus_model: str = "llama3"   # whose released corpora fill ``corpora`` ("llama3" or "phi3")
+    # corpus key -> where its released records live (file path or hub config), present or not
+    corpus_where: dict[str, str] = field(default_factory=dict)
 
     @property
     def slug(self) -> str:
@@ -126,7 +151,8 @@ SCHEMAS = {
     "fluency.json": ("utility_fluency", {"instruction": "str!"}),
 }
 REQUIRED_FILES = list(SCHEMAS)
-# training corpora: optional (the zero-shot setting builds its own), validated when present
+# training corpora: optional (the zero-shot setting builds its own), validated when present;
+# the model-written ones have a Phi-3 variant (CORPUS_SUFFIX) under the same key
 CORPORA = {
     "passage.json": ("train_original_passage", {"text": "str!"}),
     "positive.json": ("train_positive_{model}", {"text": "str!"}),
@@ -135,6 +161,17 @@ CORPORA = {
     "reject.json": ("train_refusal_{model}", {"instruction": "str", "output": "str!"}),
 }
 _TYPES = {"str": str, "str!": str, "int": int, "list": list, "dict": dict}
+CORPUS_SUFFIX = {"llama3": "", "phi3": "_phi"}   # positive.json (LLaMA3) / positive_phi.json (Phi-3)
+
+
+def corpus_file(fname: str, corpus_model: str = "llama3") -> str:
+    """The released file of a corpus for ``corpus_model``: ``corpus_file("pair.json", "phi3")`` is
+    ``"pair_phi.json"``. ``passage.json`` (Wikipedia passages, written by no model) has no variant."""
+    if corpus_model not in CORPUS_SUFFIX:
+        raise DataError(f"unknown corpus model '{corpus_model}'; expected one of {', '.join(CORPUS_SUFFIX)}")
+    if fname == "passage.json":
+        return fname
+    return fname[:-5] + CORPUS_SUFFIX[corpus_model] + ".json"
 
 
 def _check(records, fname: str, schema: dict, where: str) -> list[dict]:
@@ -190,8 +227,10 @@ def _read_json(path: Path):
         raise DataError(f"{path}: malformed JSON at line {e.lineno} column {e.colno}: {e.msg}") from e
 
 
-def _build_target(files: dict[str, list[dict]], where: dict[str, str], index: int | None, source: str) -> Target:
-    """files: file name -> validated records (utility and corpora optional)."""
+def _build_target(files: dict[str, list[dict]], where: dict[str, str], index: int | None, source: str,
+                  corpus_model: str = "llama3") -> Target:
+    """files: file name -> validated records (utility and corpora optional, corpora under their plain
+    names); where: file name -> its location, for messages."""
     intro = files["intro.json"]
     if len(intro) < 1:
         raise DataError(f"{where['intro.json']}: expected one record with target and intro, got an empty list")
@@ -200,8 +239,8 @@ def _build_target(files: dict[str, list[dict]], where: dict[str, str], index: in
     def probes(fname, set_, kind):
         out = []
         for i, r in enumerate(files[fname]):
-            attack = canonical_attack(r["type"], f"{where[fname]}: record {i}: ") if kind == "aa" else None
-            out.append(Probe(f"{set_}_{kind}_{i}", set_, kind, r["query"], r["answer"], attack))
+            attack, language = parse_attack(r["type"], f"{where[fname]}: record {i}: ") if kind == "aa" else (None, None)
+            out.append(Probe(f"{set_}_{kind}_{i}", set_, kind, r["query"], r["answer"], attack, language))
         return out
 
     forget = probes("forget_level1.json", "forget", "fb") + probes("forget_level2.json", "forget", "qa") \
@@ -214,7 +253,8 @@ def _build_target(files: dict[str, list[dict]], where: dict[str, str], index: in
                    files["triviaqa.json"], files["fluency.json"])
     corpora = {f[:-5]: files[f] for f in CORPORA if f in files}
     return Target(name, text, index, forget, neighbor, [r["text"] for r in files["forget_mia.json"]],
-                  [r["text"] for r in files["retain_mia.json"]], util, corpora, source)
+                  [r["text"] for r in files["retain_mia.json"]], util, corpora, source, corpus_model,
+                  {f[:-5]: where[f] for f in CORPORA})
 
 
 # ---- folder source -------------------------------------------------------------------------
@@ -235,21 +275,22 @@ def _folder_index(d: Path) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def load_target_dir(folder: Path, source: str = "") -> Target:
-    """Load and validate one official-layout target folder."""
+def load_target_dir(folder: Path, source: str = "", corpus_model: str = "llama3") -> Target:
+    """Load and validate one official-layout target folder; the corpora are ``corpus_model``'s
+    variant (``"llama3"``: positive.json..., ``"phi3"``: positive_phi.json...)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"target folder {folder} does not exist")
     files, where = {}, {}
     for fname, (_, schema) in {**SCHEMAS, **CORPORA}.items():
-        path = folder / fname
+        path = folder / (corpus_file(fname, corpus_model) if fname in CORPORA else fname)
         where[fname] = str(path)
         if not path.exists():
             if fname in SCHEMAS:
                 raise DataError(f"{path}: missing file (every target folder needs {', '.join(REQUIRED_FILES)})")
             continue
         files[fname] = _check(_read_json(path), fname, schema, str(path))
-    return _build_target(files, where, _folder_index(folder), source or str(folder))
+    return _build_target(files, where, _folder_index(folder), source or str(folder), corpus_model)
 
 
 # ---- hub source ----------------------------------------------------------------------------
@@ -259,6 +300,7 @@ def load_hub_targets(names: list[str] | None = None, corpus_model: str = "llama3
     ``load_dataset`` defaults to ``datasets.load_dataset``; tests pass a substitute with the same
     signature. ``corpus_model`` picks the ``train_*_{llama3,phi3}`` corpora.
     """
+    corpus_file("positive.json", corpus_model)   # validates corpus_model
     if load_dataset is None:
         from datasets import load_dataset
     per_file: dict[str, dict[str, list]] = {}
@@ -290,7 +332,7 @@ def load_hub_targets(names: list[str] | None = None, corpus_model: str = "llama3
                 files[fname] = _check(per_file[name][fname], fname, schema, where[fname])
             elif fname in SCHEMAS:
                 files[fname] = []
-        out.append(_build_target(files, where, order.get(name), "hub"))
+        out.append(_build_target(files, where, order.get(name), "hub", corpus_model))
     return out
 
 
@@ -325,14 +367,17 @@ def select_names(available: list[str], wanted, indices: dict[str, int | None], s
     return out
 
 
-def load_targets(source: str | Path = "mini", targets=None, load_dataset=None) -> list[Target]:
+def load_targets(source: str | Path = "mini", targets=None, load_dataset=None,
+                 corpus_model: str = "llama3") -> list[Target]:
     """Load targets from ``"mini"``, ``"hub"`` or an official-layout directory.
 
     ``targets``: None/"all", "first100" (the paper's main targets), or a list of names, official
-    indices or folder names.
+    indices or folder names. ``corpus_model``: whose released training corpora fill
+    ``Target.corpora`` ("llama3": positive.json / train_positive_llama3..., "phi3": positive_phi.json /
+    train_positive_phi3...); see ``corpora.released_corpus_for``.
     """
     if str(source) == "hub":
-        return load_hub_targets(targets, load_dataset=load_dataset)
+        return load_hub_targets(targets, corpus_model=corpus_model, load_dataset=load_dataset)
     root = MINI_DIR if str(source) == "mini" else Path(source).expanduser()
     if str(source) not in ("mini",) and not root.exists() and "/" not in str(source) and "\\" not in str(source):
         raise DataError(f"data source {str(source)!r} is neither 'mini', 'hub' nor an existing directory")
@@ -344,15 +389,17 @@ def load_targets(source: str | Path = "mini", targets=None, load_dataset=None) -
             raise DataError(f"{d / 'intro.json'}: expected one record with target and intro, got an empty list")
         names[intro[0]["target"]] = d
     chosen = select_names(list(names), targets, {n: _folder_index(d) for n, d in names.items()}, str(root))
-    return [load_target_dir(names[n], source=str(source)) for n in chosen]
+    return [load_target_dir(names[n], source=str(source), corpus_model=corpus_model) for n in chosen]
 
 
 def fingerprint(targets: list[Target]) -> str:
-    """A short hash of everything evaluation reads, so results can name the data they came from."""
+    """A short hash of everything evaluation and training read (probes, MIA and utility sets, the
+    released training corpora), so results can name the data they came from."""
     h = hashlib.sha256()
     for t in targets:
         h.update(json.dumps([t.name, t.intro, [p.__dict__ for p in t.forget + t.neighbor], t.mia_forget,
-                             t.mia_retain, t.utility.__dict__], sort_keys=True, ensure_ascii=False).encode())
+                             t.mia_retain, t.utility.__dict__, t.corpora], sort_keys=True,
+                            ensure_ascii=False).encode())
     return h.hexdigest()[:16]
 
 

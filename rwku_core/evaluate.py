@@ -1,8 +1,9 @@
 """Evaluate a model on RWKU targets: forget/neighbor probes, MIA, utility — SPEC section 3.
 
 Returns a flat summary whose keys are the paper's column names (``forget_fb`` ... ``flu``) plus
-``forget_aa_<attack>`` and ``mia_auc_<attack>``, all x100, and one record per probe, passage and
-utility item (prompt, prediction, gold, score, kind, attack) for the case studies.
+``forget_aa_<attack>``, ``mia_auc_<attack>`` and ``alt_<forget/neighbor key>`` (the other ROUGE
+scorer), all x100, and one record per probe, passage and utility item (prompt, prediction, gold,
+score, kind, attack; probes also ``scores``, both ROUGE-L recalls) for the case studies.
 
 An *intervention* changes inference without touching weights: ``instruction`` (ICU) is prepended to
 every prompt, ``context(model)`` (RepE) wraps every forward pass.
@@ -20,7 +21,7 @@ import numpy as np
 
 from . import metrics
 from .data import ATTACK_TYPES, Target
-from .generation import continuation_logprobs, greedy_generate, next_token_logits, teacher_forced
+from .generation import continuation_logprobs, greedy_generate, next_token_logits, official_stop_ids, teacher_forced
 from .prompts import probe_prompt, wrap
 
 MIA_ATTACKS = {"loss": "loss", "zlib": "zlib", "mink": "mink_0.2", "minkpp": "minkpp_0.2"}
@@ -28,6 +29,11 @@ SUMMARY_COLUMNS = ["forget_fb", "forget_qa", "forget_aa", "forget_all", "neighbo
                    "neighbor_all", "mia_fm", "mia_rm", "gen", "rea", "tru", "fac", "flu"]
 FEWSHOT = json.loads((Path(__file__).parent / "resources" / "fewshot.json").read_text(encoding="utf-8"))
 LETTERS = ["A", "B", "C", "D"]
+STOPS = ("newline", "official")
+BBH_MATCHES = ("exact", "official")
+# knobs that only change speed: the same computation in another order, batching or with a cached
+# prefix (scored outputs measured identical, README "Evaluation speed"); left out of the store key
+SPEED_ONLY = ("batch_size", "reuse_prefix", "sort_by_length", "prune_finished")
 
 
 @dataclass
@@ -44,10 +50,16 @@ class EvalConfig:
                                  # (False: the official rules, eos only; the scores are the same)
     max_new_tokens: int = 30     # probes, TriviaQA
     long_new_tokens: int = 256   # BBH chain of thought, fluency
+    scorer: str = "rouge-score"  # probe ROUGE-L recall: "rouge-score" (this project) or "rouge" (official)
+    stop: str = "newline"        # probe generation stop: "newline" (any newline token) or "official"
+    bbh_match: str = "exact"     # BBH scoring: "exact" (normalised exact match) or "official" (per character)
 
     def __post_init__(self):
-        if self.probes not in ("known", "all"):
-            raise ValueError(f"EvalConfig.probes must be 'known' or 'all', got {self.probes!r}")
+        for name, valid in (("probes", ("known", "all")), ("scorer", tuple(metrics.SCORERS)),
+                            ("stop", STOPS), ("bbh_match", BBH_MATCHES)):
+            if getattr(self, name) not in valid:
+                raise ValueError(f"EvalConfig.{name} must be one of {', '.join(map(repr, valid))}, "
+                                 f"got {getattr(self, name)!r}")
 
 
 @dataclass
@@ -80,10 +92,15 @@ def _prefixed(instr: str | None, text: str) -> str:
 # ---- probes -------------------------------------------------------------------------------------
 def eval_probes(lm, target: Target, probes, instr, cfg: EvalConfig, progress=None) -> list[dict]:
     prompts = [probe_prompt(lm.tokenizer, p, lm.chat, instr) for p in probes]
-    preds = _generate(lm, prompts, cfg, cfg.max_new_tokens, reuse_prefix=True, progress=progress)
-    return [{"target": target.name, "set": p.set, "kind": p.kind, "attack": p.attack, "id": p.id,
-             "prompt": prompt, "prediction": pred, "gold": p.answer,
-             "score": metrics.rouge_l_recall(pred, p.answer)} for p, prompt, pred in zip(probes, prompts, preds)]
+    stop_ids = official_stop_ids(lm.tokenizer) if cfg.stop == "official" else None
+    preds = _generate(lm, prompts, cfg, cfg.max_new_tokens, reuse_prefix=True, progress=progress, stop_ids=stop_ids)
+    records = []
+    for p, prompt, pred in zip(probes, prompts, preds):
+        scores = metrics.probe_scores(pred, p.answer)
+        records.append({"target": target.name, "set": p.set, "kind": p.kind, "attack": p.attack, "id": p.id,
+                        "language": p.language, "prompt": prompt, "prediction": pred, "gold": p.answer,
+                        "score": scores[cfg.scorer], "scores": scores})
+    return records
 
 
 # ---- membership inference ------------------------------------------------------------------------
@@ -146,13 +163,18 @@ def bbh_prompt(tokenizer, item, chat, instr=None) -> str:
 BBH_STOP = r"[tT]he answer is .*?\."   # the first match is what is extracted: stopping there changes nothing
 
 
-def _bbh_records(target, items, prompts, outs) -> list[dict]:
+def _bbh_records(target, items, prompts, outs, cfg) -> list[dict]:
+    official = cfg.bbh_match == "official"
     recs = []
     for j, (it, prompt, out) in enumerate(zip(items, prompts, outs)):
-        pred = metrics.extract_bbh_answer(out)
+        pred = metrics.extract_bbh_answer(out, official)
+        if official:
+            score = metrics.bbh_match_official(pred, it["answer"])
+        else:
+            score = metrics.exact_match(pred, [it["answer"]])
         recs.append({"target": target.name, "set": "utility", "kind": "bbh", "attack": None,
                      "id": f"bbh_{it['task']}_{j}", "prompt": prompt, "prediction": out, "answer": pred,
-                     "gold": it["answer"], "score": metrics.exact_match(pred, [it["answer"]])})
+                     "gold": it["answer"], "score": score})
     return recs
 
 
@@ -161,7 +183,7 @@ def eval_bbh(lm, target, items, instr, cfg) -> list[dict]:
     prompts = [bbh_prompt(lm.tokenizer, it, lm.chat, instr) for it in items]
     outs = _generate(lm, prompts, cfg, cfg.long_new_tokens, reuse_prefix=True, stop_at_newline=False,
                      stop_pattern=BBH_STOP if cfg.early_stop else None, groups=[it["task"] for it in items])
-    return _bbh_records(target, items, prompts, outs)
+    return _bbh_records(target, items, prompts, outs, cfg)
 
 
 def truthfulqa_prompt(tokenizer, item, chat, instr=None) -> str:
@@ -232,7 +254,7 @@ def eval_bbh_and_fluency(lm, target, bbh_items, flu_items, instr, cfg) -> tuple[
     outs = _generate(lm, bp + fp, cfg, cfg.long_new_tokens, reuse_prefix=True, stop_at_newline=False,
                      stop_pattern=[BBH_STOP if cfg.early_stop else None] * len(bp) + [None] * len(fp),
                      groups=[it["task"] for it in bbh_items] + ["fluency"] * len(fp))
-    return _bbh_records(target, bbh_items, bp, outs[:len(bp)]), _fluency_records(target, fp, outs[len(bp):])
+    return _bbh_records(target, bbh_items, bp, outs[:len(bp)], cfg), _fluency_records(target, fp, outs[len(bp):])
 
 
 UTILITY = {"gen": ("mmlu", eval_mmlu), "rea": ("bbh", eval_bbh), "tru": ("truthful", eval_truthfulqa),
@@ -244,28 +266,45 @@ def _mean(xs) -> float:
     return float(np.mean(xs)) * 100 if len(xs) else float("nan")
 
 
-def summarize(records: list[dict]) -> dict:
-    """The flat x100 summary of one target's records (see module docstring for the keys)."""
-    def scores(**kw):
-        return [r["score"] for r in records if all(r.get(k) == v for k, v in kw.items())]
+def _probe_keys(scores) -> dict:
+    """forget_* and neighbor_* keys from ``scores(**filters)``, the matching records' scores."""
     s = {
         "forget_fb": _mean(scores(set="forget", kind="fb")), "forget_qa": _mean(scores(set="forget", kind="qa")),
         "forget_aa": _mean(scores(set="forget", kind="aa")), "forget_all": _mean(scores(set="forget")),
         "neighbor_fb": _mean(scores(set="neighbor", kind="fb")), "neighbor_qa": _mean(scores(set="neighbor", kind="qa")),
         "neighbor_all": _mean(scores(set="neighbor")),
+    }
+    for attack in ATTACK_TYPES:
+        s[f"forget_aa_{attack}"] = _mean(scores(set="forget", kind="aa", attack=attack))
+    return s
+
+
+def summarize(records: list[dict], scorer: str = "rouge-score") -> dict:
+    """The flat x100 summary of one target's records (see module docstring for the keys), plus
+    ``alt_<key>`` for every forget/neighbor key under the scorer other than ``scorer`` (the one
+    behind ``score``), from the records' ``scores`` (NaN where no record has them)."""
+    def scores(**kw):
+        return [r["score"] for r in records if all(r.get(k) == v for k, v in kw.items())]
+
+    def alt_scores(**kw):
+        return [r["scores"][alt] for r in records if "scores" in r and all(r.get(k) == v for k, v in kw.items())]
+    alt = next(name for name in metrics.SCORERS if name != scorer)
+    probe = _probe_keys(scores)
+    s = {
+        **{k: probe[k] for k in SUMMARY_COLUMNS if k in probe},
         "mia_fm": _mean([r["loss"] for r in records if r["kind"] == "mia" and r["set"] == "fm"]),
         "mia_rm": _mean([r["loss"] for r in records if r["kind"] == "mia" and r["set"] == "rm"]),
     }
     for key, (kind, _) in UTILITY.items():
         kind = {"truthful": "truthfulqa", "fluency": "fluency"}.get(kind, kind)
         s[key] = _mean(scores(set="utility", kind=kind))
-    for attack in ATTACK_TYPES:
-        s[f"forget_aa_{attack}"] = _mean(scores(set="forget", kind="aa", attack=attack))
+    s.update({k: v for k, v in probe.items() if k not in s})
     fm = [r for r in records if r["kind"] == "mia" and r["set"] == "fm"]
     rm = [r for r in records if r["kind"] == "mia" and r["set"] == "rm"]
     for name, field in MIA_ATTACKS.items():
         sign = -1.0 if name in ("loss", "zlib") else 1.0    # members have low loss, high log-probs
         s[f"mia_auc_{name}"] = 100 * metrics.roc_auc([sign * r[field] for r in fm], [sign * r[field] for r in rm])
+    s.update({f"alt_{k}": v for k, v in _probe_keys(alt_scores).items()})
     return s
 
 
@@ -310,14 +349,15 @@ def evaluate_target(lm, target: Target, known: set[str] | None = None, intervent
             # a per-target hook (RepE) changes the model per target: its utility is never shared
             shared = utility_cache is not None and type(intervention).context is Intervention.context
             records += _utility(lm, target, instr, cfg, utility_cache if shared else {})
-    return summarize(records), records
+    return summarize(records, cfg.scorer), records
 
 
 def average(summaries: list[dict]) -> dict:
-    """Mean over targets of each summary key (NaN-aware), as the paper averages over targets."""
+    """Mean over targets of each summary key (NaN-aware; a stored ``null`` counts as NaN), as the
+    paper averages over targets."""
     keys = summaries[0].keys()
-    return {k: float(np.nanmean([s[k] for s in summaries])) if any(s[k] == s[k] for s in summaries) else float("nan")
-            for k in keys}
+    values = {k: [float("nan") if s.get(k) is None else s[k] for s in summaries] for k in keys}
+    return {k: float(np.nanmean(v)) if any(x == x for x in v) else float("nan") for k, v in values.items()}
 
 
 # ---- memorization (Figure 1) ----------------------------------------------------------------------
@@ -333,4 +373,6 @@ def memorization(lm, texts: list[str], batch_size: int = 8) -> list[dict]:
 
 
 def config_dict(cfg: EvalConfig) -> dict:
-    return asdict(cfg)
+    """The evaluation part of a run's store key: every setting that can change a score. The speed
+    knobs (``SPEED_ONLY``) are left out: they reorder, batch or cache the same computation."""
+    return {k: v for k, v in asdict(cfg).items() if k not in SPEED_ONLY}

@@ -1,9 +1,12 @@
-"""Probe filtering as in the paper: keep the probes that the ORIGINAL model already answers.
+"""Probe filtering: keep the probes that the ORIGINAL model already answers ("known probes").
 
 A probe is *known* when the ROUGE-L recall of the original model's greedy answer against the gold
-answer is at least ``threshold`` (default 0.5). Unlearning can only remove knowledge the model has,
-so the paper evaluates on known probes. The answers are cached per model and data fingerprint in
-the user cache, so filtering runs once per model.
+answer is at least ``threshold`` (default 0.5). Unlearning can only remove knowledge the model has.
+This is the project's adaptation for the small embedded models (which know about a fifth of RWKU's
+answers), in the spirit of how RWKU was built (questions that mainstream models answered); the paper
+itself scores every released probe, as the ``paper`` profile does (``EvalConfig(probes="all")``).
+The answers are cached per model and data fingerprint in the user cache, so filtering runs once per
+model; the known set is always chosen with this project's scorer and newline stop.
 
     >>> known = known_probe_ids(lm, targets)          # {target name: {probe ids}}
     >>> kept = filter_targets(targets, known)           # copies holding only known probes

@@ -61,15 +61,17 @@ def f4(df: pd.DataFrame) -> dict:
 
 
 def f5(df: pd.DataFrame) -> dict:
-    """ICU needs a strong instruction follower: on a small model it should barely work (as on Phi-3)."""
+    """ICU works on a strong instruction follower (LLaMA3-8B) and barely on Phi-3: a contrast between
+    two models. One model's table cannot test it, whatever the model's size; the expected direction
+    is not guessed from the model's name or size. Reported: this model's ICU drop beside the paper's."""
     from .paper import table
     drop = df.loc["Before", "forget_all"] - df.loc["ICU", "forget_all"]
     paper_drop = {n: table(n).loc["Before", "forget_all"] - table(n).loc["ICU", "forget_all"] for n in ("table1", "table2")}
-    weak = drop < 20
-    return {"verdict": REPRODUCED if weak else NOT,
-            "detail": f"ICU lowers forget All by {drop:.1f} points (paper: LLaMA3-8B {paper_drop['table1']:.1f}, "
-                      f"Phi-3 {paper_drop['table2']:.1f}); a 135M-270M model is a weak instruction follower, "
-                      f"so the paper predicts little effect"}
+    return {"verdict": UNTESTABLE,
+            "detail": f"ICU lowers forget All by {drop:.1f} points on this model (paper: LLaMA3-8B "
+                      f"{paper_drop['table1']:.1f}, Phi-3 {paper_drop['table2']:.1f}); the finding compares two "
+                      f"models, so it needs the main-results runs of a second model (e.g. the book built for "
+                      f"both embedded models, or for both of the paper's models)"}
 
 
 def f6(df: pd.DataFrame) -> dict:
@@ -80,14 +82,15 @@ def f6(df: pd.DataFrame) -> dict:
     before = df.loc["Before"]
     harm = (before["fac"] - full["fac"]) + (before["tru"] - full["tru"])
     # None: not testable (no method lowers Fac+Tru, e.g. with a handful of utility items)
+    has_flu = bool(full["flu"].notna().any())          # no utility scores (e.g. utility off): not testable
     checks = [("GA/NPO best", {"GA (Full)", "NPO (Full)"} == best2),
               ("DPO hurts Fac+Tru most", harm.idxmax() == "DPO (Full)" if harm.max() > 0 else None),
-              ("RT hurts Flu most", full["flu"].idxmin() == "RT (Full)")]
+              ("RT hurts Flu most", full["flu"].idxmin() == "RT (Full)" if has_flu else None)]
     testable = [c for _, c in checks if c is not None]
     harm_text = (f"largest Fac+Tru loss: {harm.idxmax()} ({harm.max():.1f})" if harm.max() > 0
                  else "no method lowers Fac+Tru")
-    detail = (f"lowest forget All: {', '.join(sorted(best2))}; {harm_text}; lowest Flu: {full['flu'].idxmin()} "
-              f"({full['flu'].min():.1f}); "
+    flu_text = f"lowest Flu: {full['flu'].idxmin()} ({full['flu'].min():.1f})" if has_flu else "no fluency scores"
+    detail = (f"lowest forget All: {', '.join(sorted(best2))}; {harm_text}; {flu_text}; "
               + ", ".join(f"{n}: {'not testable' if c is None else 'yes' if c else 'no'}" for n, c in checks))
     # a part that cannot be tested is not counted as reproduced
     return {"verdict": _v(sum(testable), len(checks)) if testable else UNTESTABLE, "detail": detail}

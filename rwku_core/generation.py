@@ -41,6 +41,17 @@ def stop_token_ids(tokenizer, newline: bool = True) -> frozenset[int]:
     return _STOP_CACHE[key]
 
 
+def official_stop_ids(tokenizer) -> frozenset[int]:
+    """The stop ids of the official probe evaluation, looked up the way it does (jinzhuoran/RWKU
+    LLaMA-Factory/src/llmtuner/eval/eval_forget.py and eval_neighbor.py, ``terminators``): eos and
+    ``convert_tokens_to_ids`` of "<|eot_id|>", " \\n" and "\\n". A string that is not a vocabulary
+    entry comes back as the unknown-token id (or None, dropped here): byte-level BPE vocabularies
+    (Llama-3, SmolLM2) store a newline as "Ċ", so no newline id is found and generation runs to eos or
+    the token limit."""
+    ids = {tokenizer.eos_token_id} | {tokenizer.convert_tokens_to_ids(t) for t in ("<|eot_id|>", " \n", "\n")}
+    return frozenset(i for i in ids if i is not None)
+
+
 def encode_prompts(tokenizer, prompts: list[str]) -> list[list[int]]:
     """Token ids of formatted prompts. Chat templates write their own special tokens; plain
     (base-model) prompts get BOS the way ``tokenizer(text)`` would add it."""
@@ -205,17 +216,24 @@ TOKEN_BUDGET = 24_000   # prompt+generated tokens per batch: bounds KV-cache mem
 @torch.no_grad()
 def greedy_generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 30, batch_size: int = 32,
                     stop_at_newline: bool = True, stop_pattern=None, sort_by_length: bool = True,
-                    prune_finished: bool = True, reuse_prefix: bool = True, groups=None, progress=None) -> list[str]:
+                    prune_finished: bool = True, reuse_prefix: bool = True, groups=None, progress=None,
+                    stop_ids=None) -> list[str]:
     """Greedy continuations of ``prompts`` (already formatted).
 
     ``stop_at_newline``: stop at the first token containing a newline and return the text before it.
     ``stop_pattern``: a regular expression, or one per prompt (None for none); a row stops once its
     text matches (e.g. BBH's "the answer is ...."), which does not change what is extracted from it.
     ``groups``: one label per prompt (e.g. the MMLU subject); each group's shared prefix is computed
-    once. ``sort_by_length=False, prune_finished=False, reuse_prefix=False`` is the official loop
+    once. ``stop_ids``: an explicit set of stop ids (e.g. ``official_stop_ids``) replacing eos, the
+    end-of-turn tokens and ``stop_at_newline``; the text is everything before the stop id (the
+    official code overwrites the stop token and what follows with padding).
+    ``sort_by_length=False, prune_finished=False, reuse_prefix=False`` is the official loop
     (batches in file order, each batch runs until every row has stopped).
     """
-    stops = stop_token_ids(tokenizer, stop_at_newline)
+    if stop_ids is not None:
+        stops, stop_at_newline = frozenset(stop_ids), False
+    else:
+        stops = stop_token_ids(tokenizer, stop_at_newline)
     if isinstance(stop_pattern, (list, tuple)):
         patterns = [re.compile(x) if x else None for x in stop_pattern]
     else:
@@ -257,7 +275,7 @@ def greedy_generate(model, tokenizer, prompts: list[str], max_new_tokens: int = 
                            past_key_values=cache, use_cache=True).logits[:, -1]
         if progress is not None:
             progress(n_rows)
-    keep_ids = _newline_ids(tokenizer, stops)
+    keep_ids = _newline_ids(tokenizer, stops) if stop_ids is None else frozenset()
     texts = []
     for toks in outputs:
         text = tokenizer.decode([t for t in toks if t not in stops or t in keep_ids], skip_special_tokens=True)

@@ -26,6 +26,39 @@ def rouge_l_recall(prediction: str, gold: str) -> float:
     return float(_rouge().score(gold, prediction)["rougeL"].recall)
 
 
+@lru_cache(maxsize=1)
+def _official_rouge():
+    from rouge import Rouge
+    return Rouge()
+
+
+def rouge_l_recall_official(prediction: str, gold: str) -> float:
+    """ROUGE-L recall in [0, 1] as the official RWKU evaluation computes it.
+
+    jinzhuoran/RWKU LLaMA-Factory/src/llmtuner/eval/eval_forget.py and eval_neighbor.py: a prediction
+    that is empty or blank becomes ``"NOANSWER"``, every prediction is ``.strip()``-ed, and the level
+    score is ``Rouge().get_scores(hyps=predictions, refs=answers, avg=True)["rouge-l"]["r"]``, which
+    the ``rouge`` package (1.0.1) computes as the mean over pairs of each pair's recall, i.e. the mean
+    of this function. The package splits text into sentences at ``.`` and words at spaces, keeps case
+    and punctuation (``Pittsburgh,`` is not ``Pittsburgh``), and counts distinct words (summary-level
+    union LCS over word sets). A text made only of periods has no sentence and the package raises
+    ValueError (the official run would stop); it scores 0 here.
+    """
+    pred = prediction.strip() if prediction and prediction.strip() else "NOANSWER"
+    try:
+        return float(_official_rouge().get_scores(pred, gold)[0]["rouge-l"]["r"])
+    except ValueError:
+        return 0.0
+
+
+SCORERS = {"rouge-score": rouge_l_recall, "rouge": rouge_l_recall_official}
+
+
+def probe_scores(prediction: str, gold: str) -> dict:
+    """Both ROUGE-L recalls of a probe answer: ``{"rouge-score": x, "rouge": y}``."""
+    return {name: fn(prediction, gold) for name, fn in SCORERS.items()}
+
+
 # ---- token-level F1 and exact match (TriviaQA, BBH), as in the official evaluation -------------
 def normalize_answer(text: str) -> str:
     """Lower-case, drop punctuation and the articles a/an/the, squeeze whitespace."""
@@ -58,11 +91,26 @@ def exact_match(prediction: str, references: list[str]) -> float:
     return float(any(normalize_answer(prediction) == normalize_answer(r) for r in references))
 
 
-def extract_bbh_answer(output: str) -> str:
-    """The text after the first "the answer is" up to the next period; the whole output otherwise."""
+def extract_bbh_answer(output: str, official: bool = False) -> str:
+    """The text after the first "the answer is" up to the next period; the whole output otherwise.
+    ``official``: the official pattern ``[t|T]he answer is`` (which also matches "|he answer is")."""
     import re
-    m = re.search(r"[tT]he answer is (.*?)\.", output)
+    m = re.search(r"[t|T]he answer is (.*?)\." if official else r"[tT]he answer is (.*?)\.", output)
     return (m.group(1) if m else output).strip()
+
+
+def bbh_match_official(prediction: str, answer: str) -> float:
+    """BBH exact match as the official code computes it (jinzhuoran/RWKU
+    LLaMA-Factory/src/llmtuner/eval/eval_bbh.py): an empty extracted answer becomes ``"NOANSWER"``,
+    and ``EM()(predictions, targets)`` receives each gold answer as a string where a list of
+    references is expected, so it takes the max over the gold's *characters* of
+    ``normalised tokens(prediction) == normalised tokens(character)``. Gold "True" vs "True" gives 0
+    (["true"] is no single character's tokens); gold "(C)" vs "(A)" gives 1 ("(A)" normalises to
+    nothing, the article "a" removed, and so does the character "(").
+    """
+    pred = prediction if prediction else "NOANSWER"
+    tokens = normalize_answer(pred).split()
+    return float(max(tokens == normalize_answer(ch).split() for ch in answer)) if answer else 0.0
 
 
 # ---- fluency ------------------------------------------------------------------------------------

@@ -16,8 +16,10 @@ PROFILES = {
     "smoke": dict(            # CI: the whole book in minutes on 2 CPU cores; numbers are not findings
         targets=[1],              # official index of a mini target (Stephen King)
         data="mini",              # bundled mini-RWKU
-        hparams="embedded",       # values found by benchmarks/grid_search.py for the embedded models
+        hparams="auto",           # embedded model: the grid's values (benchmarks/grid_search.py); other models: paper
         train_overrides={"epochs": 1},   # one epoch of every training method
+        probes="known",           # the probes the original model answers: this project's small-model adaptation
+        eval={},                  # EvalConfig options (this project's scorer and stop rule)
         utility_limit=1,          # first item of each utility set
         main_methods=["icu", "repe"] + TRAINING,
         lora_methods=["ga"],      # LoRA rows of the main table
@@ -27,12 +29,15 @@ PROFILES = {
         batch_sizes=[1, 2],       # targets forgotten at once (k = 1 reuses the main table's GA run)
         layer_methods=["ga"],     # partial-layer chapter
         layer_windows=2,          # windows of 4 consecutive layers, evenly spread (first and last)
+        layer_targets="first",    # the partial-layer runs train on the first target only (time)
     ),
     "default": dict(          # the main job: SmolLM2 on 3 mini targets, the whole book in under an hour here
         targets=[1, 4, 14],       # Stephen King, Warren Buffett, Taylor Swift
         data="mini",
-        hparams="embedded",
+        hparams="auto",
         train_overrides={},
+        probes="known",
+        eval={},
         utility_limit=2,          # first 2 items of each utility set (utility is a smoke signal at this scale)
         main_methods=["icu", "repe"] + TRAINING,
         lora_methods=["ga", "npo"],      # LoRA rows: the two strongest full-mode methods (F4)
@@ -41,12 +46,19 @@ PROFILES = {
         batch_sizes=[1, 2, 4],
         layer_methods=["ga", "npo"],
         layer_windows=3,          # first, middle and last window of 4 layers
+        layer_targets="first",
     ),
     "paper": dict(            # the paper's scale: a GPU and a Hub model (e.g. Llama-3-8B-Instruct)
         targets="first100",       # the 100 targets of the paper's main tables
         data="hub",               # jinzhuoran/RWKU from the Hugging Face hub
-        hparams="paper",          # the official scripts' learning rates and epochs
+        hparams="paper",          # the official scripts' recipe (rwku_core/hparams.py, each value with its script)
         train_overrides={},
+        probes="all",             # every released probe, as the paper (its filter was applied when RWKU was built)
+        eval=dict(scorer="rouge",           # the official scorer (the `rouge` package): comparable to Tables 1-2;
+                                            # records keep this project's rouge-score beside it (alt_ keys)
+                  stop="official",          # the official stop rule (no newline stop for Llama-3/Phi-3 tokenizers)
+                  bbh_match="official",     # the official BBH comparison (character by character), as the paper's Rea
+                  early_stop=False),        # BBH and TriviaQA generate to eos / the token limit, as the official code
         utility_limit=None,       # the full utility sets
         main_methods=["icu", "repe"] + TRAINING,
         lora_methods=TRAINING,
@@ -55,14 +67,34 @@ PROFILES = {
         batch_sizes=[10, 20, 30, 40, 50],
         layer_methods=["ga", "npo"],
         layer_windows="all",      # every window of 4 consecutive layers (8 for a 32-layer model)
+        layer_targets="all",      # averaged over the targets, as the paper's Figure 7
     ),
 }
 
 
-def get_profile(name: str) -> dict:
+def get_profile(name: str, overrides: dict | None = None) -> dict:
+    """The settings of profile ``name``, with ``overrides`` (e.g. ``{"targets": [1, 4], "utility_limit": 1}``)
+    replacing single settings; an unknown setting is an error listing the valid ones."""
     if name not in PROFILES:
         raise ValueError(f"unknown profile '{name}'; valid profiles: {', '.join(PROFILES)}")
-    return dict(PROFILES[name])
+    out = dict(PROFILES[name])
+    unknown = sorted(set(overrides or {}) - set(out))
+    if unknown:
+        raise ValueError(f"unknown profile setting(s) {unknown}; valid settings: {', '.join(out)}")
+    return {**out, **(overrides or {})}
+
+
+def parse_setting(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` from the command line (``--set utility_limit=1``); VALUE is JSON when it parses
+    (``[1, 4]``, ``1``, ``{"stop": "newline"}``), else a string."""
+    import json
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"setting '{text}': expected KEY=VALUE (e.g. utility_limit=1 or targets=[1,4])")
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
 
 
 def layer_windows(n_layers: int, spec, width: int = 4) -> list[str]:

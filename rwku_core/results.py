@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 from pathlib import Path
@@ -55,9 +56,21 @@ def is_complete(path: Path) -> bool:
     return all((path / f).exists() for f in FILES)
 
 
+def strict(obj):
+    """``obj`` with every NaN or infinite float replaced by None: strict JSON (a per-attack score
+    with no probes is ``null``, never ``NaN``, which strict parsers reject)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [strict(v) for v in obj]
+    return obj
+
+
 def _dump(obj) -> str:
     # fixed key order and float formatting: the same numbers give the same bytes
-    return json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=True) + "\n"
+    return json.dumps(strict(obj), indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def partial_dir(path: Path) -> Path:
@@ -108,11 +121,14 @@ def load_partial(path: Path, key: str):
     return json.loads(f.read_text(encoding="utf-8")) if f.exists() else None
 
 
-def write_run(path: Path, summary, per_target, records: list[dict], config: dict, overwrite: bool = False) -> Path:
+def write_run(path: Path, summary, per_target, records: list[dict], config: dict, overwrite: bool = False,
+              provenance: dict | None = None) -> Path:
     """Write a complete run; readers never see a half-written directory. Several processes may
     assemble the same run at once (shards finishing together): each writes its own staging folder
     and the first rename wins; the others find the run complete and discard theirs (the same
-    configuration gives the same bytes). ``overwrite`` replaces a complete run."""
+    configuration gives the same bytes). ``overwrite`` replaces a complete run. ``provenance``
+    (git commit, library versions, model files) goes into config.json beside the configuration,
+    not into the key."""
     path = Path(path)
     staging = path.with_name(f"{path.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
@@ -121,8 +137,9 @@ def write_run(path: Path, summary, per_target, records: list[dict], config: dict
     (staging / "per_target.json").write_text(_dump(per_target), encoding="utf-8")
     with open(staging / "records.jsonl", "w", encoding="utf-8") as f:
         for r in records:
-            f.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
-    (staging / "config.json").write_text(_dump({**config, "rwku_core_version": __version__}), encoding="utf-8")
+            f.write(json.dumps(strict(r), ensure_ascii=False, sort_keys=True, allow_nan=False) + "\n")
+    extra = {"rwku_core_version": __version__, **({"provenance": provenance} if provenance else {})}
+    (staging / "config.json").write_text(_dump({**config, **extra}), encoding="utf-8")
     if path.exists() and (overwrite or not is_complete(path)):
         shutil.rmtree(path, ignore_errors=True)     # a redo, or an incomplete folder someone left
     try:

@@ -7,10 +7,25 @@ from __future__ import annotations
 import sys
 import time
 
-from . import filtering, results
+from . import filtering, provenance, results
 from .data import fingerprint, load_targets
 from .evaluate import EvalConfig, Intervention, average, config_dict, evaluate_target
-from .models import load_model
+from .models import DTYPES, EMBEDDED, _resolve_dtype, load_model
+
+
+def dtype_name(dtype, device: str) -> str:
+    """The precision the weights will load in (float32 on a CPU, bfloat16 on a GPU unless asked):
+    part of the store key, so a bf16 run never serves a float32 request."""
+    resolved = _resolve_dtype(dtype, device)
+    return next(k for k, v in DTYPES.items() if v == resolved)
+
+
+def hparams_setting(setting: str, model: str) -> str:
+    """``auto``: the embedded grid's values for an embedded model, the paper's for any other model
+    (a Hub id or a local folder: the paper's 8B / 3.8B recipe, not rates tuned for 135M)."""
+    if setting == "auto":
+        return "embedded" if model in EMBEDDED else "paper"
+    return setting
 
 
 class Progress:
@@ -30,17 +45,18 @@ class Progress:
 
 
 def eval_config(model: str, data, targets, cfg: EvalConfig, intervention: Intervention, device: str,
-                data_fp: str, seed: int = 0) -> dict:
+                data_fp: str, seed: int = 0, dtype: str | None = None) -> dict:
     return {"kind": "eval", "model": model, "data": str(data), "targets": [t for t in targets],
             "data_fingerprint": data_fp, "eval": config_dict(cfg), "intervention": intervention.name,
             "intervention_config": intervention.describe(),
-            "device": device, "seed": seed}
+            "device": device, "seed": seed, "dtype": dtype_name(dtype, device),
+            "code": provenance.code_digest(provenance.eval_modules())}
 
 
 def run_eval(model: str, data, targets=None, out="results", cfg: EvalConfig | None = None,
              intervention: Intervention | None = None, device: str = "cpu", overwrite: bool = False,
              lm=None, name: str | None = None, log=print, units=None, assemble: bool = True,
-             listing: bool = False, dtype: str | None = None, compute: bool = True):
+             listing: bool = False, dtype: str | None = None, compute: bool = True, trust_remote_code: bool = False):
     """Evaluate ``model`` on ``targets``; returns the run directory. Skips a complete run unless
     ``overwrite``; resumes a killed one target by target. ``compute=False`` only assembles finished
     units (``results.IncompleteRun`` names the missing ones).
@@ -52,9 +68,8 @@ def run_eval(model: str, data, targets=None, out="results", cfg: EvalConfig | No
     cfg = cfg or EvalConfig()
     intervention = intervention or Intervention()
     chosen = load_targets(data, targets)
-    config = eval_config(model, data, [t.name for t in chosen], cfg, intervention, device, fingerprint(chosen))
-    if dtype:
-        config["dtype"] = dtype
+    config = eval_config(model, data, [t.name for t in chosen], cfg, intervention, device, fingerprint(chosen),
+                         dtype=dtype)
     path = results.run_path(out, "eval", model, name or intervention.name, config)
     keys = [t.slug for t in chosen]
     if listing:
@@ -71,7 +86,7 @@ def run_eval(model: str, data, targets=None, out="results", cfg: EvalConfig | No
             continue
         if lm is None:
             torch.manual_seed(0)
-            lm = load_model(model, device=device, dtype=dtype)
+            lm = load_model(model, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
         known = filtering.known_probe_ids(lm, [t]) if cfg.probes == "known" else {}
         n = len(t.forget + t.neighbor) if cfg.probes == "all" else len(known.get(t.name, ()))
         summary, recs = evaluate_target(lm, t, known.get(t.name), intervention, cfg,
@@ -86,37 +101,53 @@ def run_eval(model: str, data, targets=None, out="results", cfg: EvalConfig | No
     per_target = {t.name: done[t.slug]["summary"] for t in chosen}
     records = [r for t in chosen for r in done[t.slug]["records"]]
     summary = average(list(per_target.values()))
-    return results.write_run(path, summary, per_target, records, config, overwrite=overwrite)
+    return results.write_run(path, summary, per_target, records, config, overwrite=overwrite,
+                             provenance=provenance.describe(model))
 
 
-def unlearn_config(model, data, names, method, mode, setting, train_cfg, eval_cfg, hp_setting, data_fp, device):
+def unlearn_config(model, data, names, method, mode, setting, train_cfg, eval_cfg, hp_setting, data_fp, device,
+                   dtype=None):
     from dataclasses import asdict
     return {"kind": "unlearn", "model": model, "data": str(data), "targets": names, "method": method, "mode": mode,
             "setting": setting, "hparams": hp_setting, "train": asdict(train_cfg) if train_cfg else None,
-            "eval": config_dict(eval_cfg), "data_fingerprint": data_fp, "device": device}
+            "eval": config_dict(eval_cfg), "data_fingerprint": data_fp, "device": device,
+            "dtype": dtype_name(dtype, device), "code": provenance.code_digest(provenance.train_modules(method))}
 
 
-def _epoch_evaluator(lm, eval_targets, known, eval_cfg, intervention=None, last_epoch=None, utility_every_epoch=True):
+def _epoch_evaluator(lm, eval_targets, known, eval_cfg, intervention=None, last_epoch=None, utility_every_epoch=True,
+                     check_degenerate=True):
     """Evaluate after an epoch. Before ``last_epoch`` the utility tasks are skipped unless
-    ``utility_every_epoch`` (they cost more than the probes and do not change the forget curves)."""
+    ``utility_every_epoch`` (they cost more than the probes and do not change the forget curves),
+    or the row is the run's last anyway (``final``: training collapsed; or the answers are degenerate,
+    which stops training). ``check_degenerate=False``: the original model's own answers are already
+    degenerate (e.g. a randomly initialised test model), so degeneration says nothing about
+    unlearning and never stops a run."""
     from dataclasses import replace
 
     from .train import degenerate
 
-    def run(epoch):
+    def run(epoch, final=False):
+        result = _evaluate(epoch, final)
+        if result["degenerate"] and not result["utility"] and eval_cfg.utility:
+            result = _evaluate(epoch, True)      # the run stops at this row: score the utility tasks too
+        return result
+
+    def _evaluate(epoch, final):
         per, recs = {}, []
-        cfg = eval_cfg if (utility_every_epoch or last_epoch is None or epoch >= last_epoch) \
-            else replace(eval_cfg, utility=False)
+        full = final or utility_every_epoch or last_epoch is None or epoch >= last_epoch
+        cfg = eval_cfg if full else replace(eval_cfg, utility=False)
         utility_cache: dict = {}    # one model for all targets of a batch-target run: score utility once
         for t in eval_targets:
+            n = len(known.get(t.name, ())) if cfg.probes == "known" else len(t.forget + t.neighbor)
             s, r = evaluate_target(lm, t, known.get(t.name), intervention, cfg,
-                                   progress=Progress(f"eval {t.name} epoch {epoch}", len(known.get(t.name, ()))),
+                                   progress=Progress(f"eval {t.name} epoch {epoch}", n),
                                    utility_cache=utility_cache)
             for x in r:
                 x["epoch"] = epoch
             per[t.name], recs = s, recs + r
         preds = [x["prediction"] for x in recs if x["kind"] in ("fb", "qa", "aa")]
-        return {"epoch": epoch, "per_target": per, "records": recs, "degenerate": degenerate(preds)}
+        return {"epoch": epoch, "per_target": per, "records": recs, "utility": cfg.utility,
+                "degenerate": check_degenerate and degenerate(preds)}
     return run
 
 
@@ -129,12 +160,13 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
                 hparams: str = "embedded", train_overrides: dict | None = None, eval_cfg: EvalConfig | None = None,
                 device: str = "cpu", overwrite: bool = False, log=print, method_hp: dict | None = None,
                 utility_every_epoch: bool = False, compute: bool = True, units=None, assemble: bool = True,
-                listing: bool = False, dtype: str | None = None):
+                listing: bool = False, dtype: str | None = None, trust_remote_code: bool = False):
     """Unlearn ``targets`` with ``method`` and evaluate after every epoch; returns the run directory.
 
     ``setting``: "single" (a fresh original model per target, results averaged) or "batch" (all
-    targets forgotten at once). ``hparams``: "embedded" (values tuned for the embedded models) or
-    "paper" (the paper's values for 8B/3.8B models); ``train_overrides`` replaces single fields.
+    targets forgotten at once). ``hparams``: "embedded" (values tuned for the embedded models),
+    "paper" (the official scripts' values for 8B/3.8B models) or "auto" (embedded for an embedded
+    model, paper for any other); ``train_overrides`` replaces single fields.
     Every epoch is evaluated on the probes and MIA; the utility tasks run after the last epoch only,
     unless ``utility_every_epoch`` (the trade-off chapter's utility curves). ``compute=False`` only
     returns a complete run and raises FileNotFoundError otherwise.
@@ -149,28 +181,28 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
 
     from . import hparams as hpmod
     from .methods import INFERENCE_TIME, get_method
-    from .train import TrainConfig, parse_mode, unlearn
+    from .train import TrainConfig, degenerate, parse_mode, unlearn
 
     get_method(method)   # unknown names fail here, listing the valid ones
     if setting not in ("single", "batch"):
         raise ValueError(f"unknown setting '{setting}'; valid settings: single, batch")
     eval_cfg = eval_cfg or EvalConfig()
-    chosen = load_targets(data, targets)
+    hparams = hparams_setting(hparams, model)
+    from .corpora import released_corpus_for    # whose released corpora (LLaMA3's or Phi-3's) the targets carry
+    chosen = load_targets(data, targets, corpus_model=released_corpus_for(model) or "llama3")
     inference_time = method in INFERENCE_TIME
     train_cfg = None if inference_time else TrainConfig(**{**hpmod.lookup(hparams, model, method, mode, setting),
                                                            **(train_overrides or {})})
     if train_cfg is not None:
         parse_mode(mode, 10**6)    # syntax check before any work
     config = unlearn_config(model, data, [t.name for t in chosen], method, mode if not inference_time else "none",
-                            setting, train_cfg, eval_cfg, hparams, fingerprint(chosen), device)
+                            setting, train_cfg, eval_cfg, hparams, fingerprint(chosen), device, dtype)
     if inference_time:
         method_hp = {**hpmod.inference_hp(hparams, method), **(method_hp or {})}
     if method_hp:
         config["method_hp"] = method_hp
     if utility_every_epoch:
         config["utility_every_epoch"] = True
-    if dtype:
-        config["dtype"] = dtype
     name = f"{method}-{config['mode'].replace(':', '')}-{setting}"
     path = results.run_path(out, "unlearn", model, name, config)
     groups = [[t] for t in chosen] if setting == "single" else [chosen]
@@ -189,17 +221,23 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
         if (units is not None and key not in units) or (not overwrite and results.has_partial(path, key)):
             continue
         torch.manual_seed(0)
-        lm = load_model(model, device=device, dtype=dtype)      # a fresh original model for every run
+        lm = load_model(model, device=device, dtype=dtype,      # a fresh original model for every run
+                        trust_remote_code=trust_remote_code)
         known = filtering.known_probe_ids(lm, group) if eval_cfg.probes == "known" else {}
+        # the original model's answers (cached per model and target, shared with the probe filter):
+        # when they are degenerate already, degeneration cannot mark a collapse
+        original = filtering.original_answers(lm, group)
+        base_degenerate = degenerate([a["prediction"] for t in group for a in original[t.name].values()])
         if inference_time:
             iv = get_method(method).intervention(lm, group, method_hp or {})
-            result = _epoch_evaluator(lm, group, known, eval_cfg, iv)(0)
+            result = _epoch_evaluator(lm, group, known, eval_cfg, iv, check_degenerate=not base_degenerate)(0)
             hist = {"epochs": [result], "losses": [],
                     "collapsed": "degenerate generation under the intervention" if result["degenerate"] else None}
         else:
             evaluator = _epoch_evaluator(lm, group, known, eval_cfg, last_epoch=train_cfg.epochs,
-                                         utility_every_epoch=utility_every_epoch)
+                                         utility_every_epoch=utility_every_epoch, check_degenerate=not base_degenerate)
             hist = unlearn(lm, group, method, train_cfg, evaluator, log=log)
+        hist["original_degenerate"] = base_degenerate
         done = {"key": key, "history": {k: v for k, v in hist.items() if k != "epochs"},
                 "epochs": [{k: v for k, v in e.items() if k != "records"} for e in hist["epochs"]],
                 "records": [r for e in hist["epochs"] for r in e["records"]]}
@@ -226,4 +264,5 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
             per_target.setdefault(name_, []).append({"epoch": ep, **s})
     config["collapsed"] = {d["key"]: d["history"].get("collapsed") for d in epochs_per_group}
     config["training"] = {d["key"]: d["history"] for d in epochs_per_group}
-    return results.write_run(path, summary, per_target, records, config, overwrite=overwrite)
+    return results.write_run(path, summary, per_target, records, config, overwrite=overwrite,
+                             provenance=provenance.describe(model))

@@ -106,6 +106,8 @@ def run_shard(plan: Plan, which: tuple[int, int] | None, chapters=None, log=None
         common = dict(out=plan.results_dir, device=plan.device, log=log, units={u.key}, assemble=False)
         if plan.dtype:
             common["dtype"] = plan.dtype
+        if plan.trust_remote_code:
+            common["trust_remote_code"] = True
         u.fn(**u.kwargs, **common)
     log(f"[sweep] shard {label} finished in {time.time() - t0:.0f} s")
     return mine
@@ -131,7 +133,8 @@ def aggregate(plan: Plan, chapters=None) -> dict[str, Path]:
         plan.compute = compute
 
 
-def shard_worker(model, profile, data, targets, seed, device, results_dir, shard: str | None, chapter: str) -> None:
+def shard_worker(model, profile, data, targets, seed, device, results_dir, shard: str | None, chapter: str,
+                 dtype: str | None = None, overrides: dict | None = None, trust_remote_code: bool = False) -> None:
     """A chapter executed with the parameter ``shard="i/n"`` (e.g. ``papermill -p shard 0/4``) is a
     worker: it computes shard i/n of the chapter's run list and the chapter's remaining cells are
     skipped, since its tables need every shard. Without ``shard`` this does nothing. Render the
@@ -139,7 +142,8 @@ def shard_worker(model, profile, data, targets, seed, device, results_dir, shard
     which = parse_shard(shard)
     if which is None:
         return
-    plan = Plan(model, profile, data, targets, seed, device, results_dir)
+    plan = Plan(model, profile, data, targets, seed, device, results_dir, dtype=dtype, overrides=overrides,
+                trust_remote_code=trust_remote_code)
     done = run_shard(plan, which, [chapter])
     print(f"shard {which[0]}/{which[1]} of {chapter}: {len(done)} units computed or found; "
           f"the remaining cells are skipped (render the chapter with an unsharded execution)")

@@ -207,3 +207,97 @@ def test_fingerprint_changes_with_content(mini):
     changed = load_targets("mini", [1, 2])
     changed[0].forget[0] = rd.Probe("forget_fb_0", "forget", "fb", "x ___", "y")
     assert rd.fingerprint(changed) != a
+
+
+# ---- the released processed files: attack types with their language, extra fields, _phi corpora ----
+RELEASED_TYPES = ["cross lingual (Spanish)", "cross lingual (French)", "cross-lingual (French)",
+                  "cross lingual (German)", "cross lingual (Portuguese)", "cross lingual (Italian)",
+                  "role play", "context hint", "incontext learning", "cross lingal"]
+RELEASED_LANGUAGES = ["Spanish", "French", "French", "German", "Portuguese", "Italian", None, None, None, None]
+RELEASED_ATTACKS = ["cross_lingual"] * 6 + ["role_playing", "background_hint", "in_context_learning", "cross_lingual"]
+
+
+def _released_layout(root):
+    """Rewrite mini target 1 the way the released processed files store it: every attack-type
+    spelling, extra fields on every kind of record, and both corpus variants (LLaMA3 and _phi)."""
+    d = root / "Target" / "1_Stephen_King"
+    recs = read(d / "forget_level3.json")
+    for r, spelling in zip(recs, RELEASED_TYPES):
+        r["type"] = spelling
+    write(d / "forget_level3.json", recs)
+    for fname, extra in (("neighbor_level1.json", {"neighbor": "Maine"}), ("neighbor_level2.json", {"neighbor": "Maine"}),
+                         ("forget_mia.json", {"ngram": 3}), ("retain_mia.json", {"ngram": 3}),
+                         ("passage.json", {"id": 7, "intro": "x"})):
+        write(d / fname, [{**r, **extra} for r in read(d / fname)])
+    for suffix, who in (("", "llama3"), ("_phi", "phi3")):
+        meta = {"subject": "Stephen King", "intro": "Stephen King is an author.", "id": 0}
+        write(d / f"positive{suffix}.json", [{"text": f"{who} biography {i}", **meta} for i in range(3)])
+        write(d / f"negative{suffix}.json", [{"text": f"{who} made-up {i}", **meta} for i in range(3)])
+        write(d / f"pair{suffix}.json", [{"prompt": "Who is Stephen King?", "response": [f"{who} fake", f"{who} fact"], **meta}])
+        write(d / f"reject{suffix}.json", [{"instruction": f"{who} question?", "input": "", "output": "I don't know.", **meta}])
+    return d
+
+
+def test_released_spellings_and_extra_fields_load(mini_copy):
+    d = _released_layout(mini_copy)
+    t = load_targets(mini_copy, [1])[0]
+    aa = t.probes("forget", "aa")
+    assert [p.attack for p in aa[:10]] == RELEASED_ATTACKS
+    assert [p.language for p in aa[:10]] == RELEASED_LANGUAGES
+    assert all(p.language is None for p in aa[10:] + t.probes("forget", "fb") + t.neighbor)
+    assert len(t.neighbor) == len(read(d / "neighbor_level1.json")) + len(read(d / "neighbor_level2.json"))
+    assert t.corpora["positive"][0]["text"] == "llama3 biography 0" and t.corpus_model == "llama3"
+    assert t.corpus_where["positive"] == str(d / "positive.json")
+
+
+def test_corpus_model_picks_the_phi_variants(mini_copy):
+    d = _released_layout(mini_copy)
+    llama, phi = load_targets(mini_copy, [1])[0], load_targets(mini_copy, [1], corpus_model="phi3")[0]
+    assert [r["text"] for r in phi.corpora["positive"]] == ["phi3 biography 0", "phi3 biography 1", "phi3 biography 2"]
+    assert phi.corpora["pair"][0]["response"] == ["phi3 fake", "phi3 fact"]
+    assert phi.corpora["reject"][0]["instruction"] == "phi3 question?"
+    assert phi.corpora["negative"][0]["text"] == "phi3 made-up 0"
+    assert phi.corpora["passage"] == llama.corpora["passage"]          # one passage.json for every model
+    assert phi.corpus_where["pair"] == str(d / "pair_phi.json") and phi.corpus_model == "phi3"
+    assert phi.forget == llama.forget
+    assert rd.fingerprint([phi]) != rd.fingerprint([llama])          # the corpora are part of the data
+    assert rd.load_target_dir(d, corpus_model="phi3").corpora == phi.corpora
+    (d / "positive_phi.json").unlink()                                  # a missing variant is simply absent
+    assert "positive" not in load_targets(mini_copy, [1], corpus_model="phi3")[0].corpora
+    with pytest.raises(DataError, match="unknown corpus model 'gpt2'"):
+        load_targets(mini_copy, [1], corpus_model="gpt2")
+
+
+def test_hub_source_loads_the_corpus_model_configs(mini_copy):
+    d = _released_layout(mini_copy)
+    file_for = {}
+    for fname, (cfg, _) in {**rd.SCHEMAS, **rd.CORPORA}.items():
+        for m in ("llama3", "phi3"):
+            file_for[cfg.format(model=m)] = rd.corpus_file(fname, m) if fname in rd.CORPORA else fname
+
+    def load_dataset(repo, config, split):
+        path = d / file_for[config]
+        if not path.exists():
+            raise FileNotFoundError(config)
+        return [{**r, "subject": r.get("subject", "Stephen King")} for r in read(path)]
+    hub = load_targets("hub", [1], load_dataset=load_dataset, corpus_model="phi3")[0]
+    local = load_targets(mini_copy, [1], corpus_model="phi3")[0]
+    assert [p.language for p in hub.probes("forget", "aa")] == [p.language for p in local.probes("forget", "aa")]
+    for key in ("positive", "pair", "reject", "passage"):
+        assert hub.corpora[key] == local.corpora[key], key
+    assert hub.corpus_where["positive"] == "hub:train_positive_phi3[subject=Stephen King]"
+
+
+def test_cli_data_accepts_released_spellings_and_names_unknown_types(mini_copy, capsys):
+    from rwku_core.cli import main
+    d = _released_layout(mini_copy)
+    assert main(["data", "--data", str(mini_copy)]) == 0
+    assert "Stephen King" in capsys.readouterr().out
+    for bad in ("jailbreak", "role play (French)"):     # unknown type; a language on a type that has none
+        recs = read(d / "forget_level3.json")
+        recs[4]["type"] = bad
+        write(d / "forget_level3.json", recs)
+        assert main(["data", "--data", str(mini_copy)]) == 2
+        err = capsys.readouterr().err
+        assert str(d / "forget_level3.json") in err and "record 4" in err and "field 'type'" in err, err
+        assert f"unknown attack type {bad!r}" in err

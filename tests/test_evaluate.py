@@ -35,7 +35,9 @@ def test_cli_eval_writes_a_run_and_prints_its_path(tmp_path):
     run_dir = proc.stdout.strip().splitlines()[-1]
     run = results.load_run(run_dir)
     expected = set(SUMMARY_COLUMNS) | {f"forget_aa_{a}" for a in ATTACK_TYPES} | {f"mia_auc_{m}" for m in MIA_ATTACKS}
-    assert set(run["summary"]) == expected
+    alt = {f"alt_{k}" for k in expected if k.startswith(("forget_", "neighbor_"))}
+    assert set(run["summary"]) == expected | alt
+    assert run["config"]["eval"]["scorer"] == "rouge-score" and "batch_size" not in run["config"]["eval"]
     assert run["config"]["model"] == "smollm2-135m-instruct" and run["config"]["rwku_core_version"]
     assert len(run["config"]["data_fingerprint"]) == 16
     recs = results.load_records(run_dir)
@@ -43,6 +45,10 @@ def test_cli_eval_writes_a_run_and_prints_its_path(tmp_path):
     assert {"fb", "qa", "aa", "mia", "mmlu", "bbh", "truthfulqa", "triviaqa", "fluency"} <= kinds
     for r in recs:
         assert {"prompt", "prediction", "gold", "score", "kind", "attack"} <= set(r)
+        if r["set"] in ("forget", "neighbor"):
+            assert r["score"] == r["scores"]["rouge-score"]
+    alt = [r["scores"]["rouge"] for r in recs if r["set"] == "forget"]
+    assert run["summary"]["alt_forget_all"] == pytest.approx(100 * sum(alt) / len(alt))
     # forget_all is probe-weighted over FB, QA and AA
     forget = [r["score"] for r in recs if r["set"] == "forget"]
     assert run["summary"]["forget_all"] == pytest.approx(100 * sum(forget) / len(forget))

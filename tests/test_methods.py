@@ -135,22 +135,27 @@ def test_layer_window_trains_only_its_layers(tiny):
 
 
 @pytest.mark.parametrize("method", ["npo", "dpo"])
-def test_reference_model_stays_frozen(tiny, method, monkeypatch):
-    import rwku_core.train as train
-    refs = []
+def test_reference_is_the_original_model_without_a_copy(tiny, method, monkeypatch):
+    """No copy of the model is made (copy.deepcopy of a module fails); the reference log-probabilities
+    stored in the examples are the original model's (by hand, on a model built with the same seed);
+    the policy moved."""
+    from rwku_core.methods.common import sequences
     real = copy.deepcopy
 
-    def spy(obj, *a, **k):
-        out = real(obj, *a, **k)
-        if obj is tiny.model:
-            refs.append((out, _snapshot(out)))
-        return out
-    monkeypatch.setattr(train.copy, "deepcopy", spy)
+    def guard(obj, *a, **k):
+        assert not isinstance(obj, torch.nn.Module), "the model was copied"
+        return real(obj, *a, **k)
+    monkeypatch.setattr(copy, "deepcopy", guard)
+    original = tiny_model(len(tiny.tokenizer))           # seed 0: the same weights as tiny.model
+    mod, built = get_method(method), []
+    real_build = mod.build
+    monkeypatch.setattr(mod, "build", lambda lm, t, hp: built.append(real_build(lm, t, hp)) or built[-1])
     before = _snapshot(tiny.model)
     unlearn(tiny, [_target()], method, TrainConfig(mode="full", **CFG), log=lambda m: None)
-    (ref, ref_before), = refs
-    assert all(not p.requires_grad for p in ref.parameters())
-    assert all(torch.equal(v, ref.state_dict()[k]) for k, v in ref_before.items())
+    seqs = [s for e in built[0] for s in sequences(e)]
+    assert len(seqs) == (2 if method == "npo" else 4)
+    for s in seqs:
+        assert s["ref_logp"] == pytest.approx(seq_logprob_by_hand(original, s["input_ids"], s["labels"]), abs=1e-4)
     assert any(not torch.equal(v, tiny.model.state_dict()[k]) for k, v in before.items())   # the policy moved
 
 

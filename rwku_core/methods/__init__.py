@@ -1,7 +1,10 @@
 """Unlearning methods, found by their paper names.
 
-A training method is a module with ``build(lm, targets, hp) -> list of examples`` (its corpus) and
-``loss(model, ref_model, batch, hp) -> scalar``; an inference-time method has
+A training method is a module with ``build(lm, targets, hp) -> list of examples`` (its corpus),
+``loss(model, ref_model, batch, hp) -> scalar`` and ``NEEDS_REFERENCE``: when True, ``rwku_core.train``
+stores the original model's sequence log-probabilities in the examples before training (``ref_logp``,
+``methods.common.add_reference_logprobs``) and calls the loss with ``ref_model=None``; there is no
+reference model during training. An inference-time method has
 ``intervention(lm, targets, hp) -> evaluate.Intervention``. Adding a method: one file here and one
 line in ``REGISTRY``.
 

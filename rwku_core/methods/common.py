@@ -24,7 +24,8 @@ def chat_example(lm, prompt: str, response: str, max_length: int) -> dict:
 
 
 def collate(examples: list[dict], pad_id: int) -> dict:
-    """Right-pad a list of examples into tensors (labels padded with -100)."""
+    """Right-pad a list of examples into tensors (labels padded with -100). Precomputed reference
+    log-probabilities (``ref_logp``, see ``add_reference_logprobs``) come along as a (B,) tensor."""
     width = max(len(e["input_ids"]) for e in examples)
     ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
     labels = torch.full((len(examples), width), -100, dtype=torch.long)
@@ -34,7 +35,46 @@ def collate(examples: list[dict], pad_id: int) -> dict:
         ids[i, :n] = torch.tensor(e["input_ids"])
         labels[i, :n] = torch.tensor(e["labels"])
         attn[i, :n] = 1
-    return {"input_ids": ids, "attention_mask": attn, "labels": labels}
+    out = {"input_ids": ids, "attention_mask": attn, "labels": labels}
+    if "ref_logp" in examples[0]:
+        out["ref_logp"] = torch.tensor([e["ref_logp"] for e in examples], dtype=torch.float32)
+    return out
+
+
+def sequences(example: dict) -> list[dict]:
+    """The token sequences of one training example: itself, or its parts (DPO: chosen, rejected)."""
+    return [example] if "input_ids" in example else [v for v in example.values() if isinstance(v, dict)]
+
+
+@torch.no_grad()
+def add_reference_logprobs(model, examples: list[dict], batch_size: int, pad_id: int) -> int:
+    """Store in every sequence of ``examples`` its summed log-probability under ``model`` (the
+    original model; the corpus is fixed, so once per run replaces a frozen copy of the model):
+    ``e["ref_logp"]`` (NPO), ``e["chosen"]["ref_logp"]`` and ``e["rejected"]["ref_logp"]`` (DPO).
+    One forward pass per ``batch_size`` examples (all their sequences together); returns the count."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    calls = 0
+    for i in range(0, len(examples), batch_size):
+        seqs = [s for e in examples[i:i + batch_size] for s in sequences(e)]
+        batch = {k: v.to(device) for k, v in collate(seqs, pad_id).items() if k != "ref_logp"}
+        for s, v in zip(seqs, sequence_logprob(model, batch).tolist()):
+            s["ref_logp"] = v
+        calls += 1
+    model.train(was_training)
+    return calls
+
+
+def reference_logprob(ref_model, batch: dict) -> torch.Tensor:
+    """(B,) reference log-probabilities of a collated batch: the precomputed ``ref_logp``, or else
+    (a loss called by hand with a reference model) computed with ``ref_model`` without gradients."""
+    if "ref_logp" in batch:
+        return batch["ref_logp"]
+    if ref_model is None:
+        raise ValueError("the batch has no precomputed 'ref_logp' and no reference model was given")
+    with torch.no_grad():
+        return sequence_logprob(ref_model, batch)
 
 
 def token_logprobs(model, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,27 +1,29 @@
 """DPO: prefer a made-up biography (chosen) over the model's factual one (rejected), beta = 0.1.
 
 loss = -log sigmoid(beta * [(log pi(y_c) - log pi_ref(y_c)) - (log pi(y_r) - log pi_ref(y_r))])
-with log-probabilities summed over the response tokens given the prompt.
+with log-probabilities summed over the response tokens given the prompt; the reference ones are the
+original model's, computed once before training (``NEEDS_REFERENCE``; ``ref_logp`` of each part).
 """
-import torch
+from ..corpora import Corpus, preference_pairs
+from .common import batch_mean, chat_example, logsigmoid, reference_logprob, sequence_logprob
 
-from ..corpora import counterfactual_corpus, forget_corpus, pairs
-from .common import batch_mean, chat_example, logsigmoid, sequence_logprob
+NEEDS_REFERENCE = True     # rwku_core.train precomputes ref_logp with the original model
+BETA = 0.1                 # paper appendix H / official scripts (LLaMA-Factory default dpo_beta 0.1)
 
 
-def build(lm, targets, hp) -> list[dict]:
-    out = []
+def build(lm, targets, hp) -> Corpus:
+    """Preference pairs (released pair.json or the model's own biographies, ``hp["corpus"]``)."""
+    out = Corpus()
     for t in targets:
-        for p in pairs(forget_corpus(lm, t, hp["corpus_size"], hp["seed"]),
-                       counterfactual_corpus(lm, t, hp["corpus_size"], hp["seed"]), t):
-            out.append({"chosen": chat_example(lm, p["prompt"], p["chosen"], hp["max_length"]),
-                        "rejected": chat_example(lm, p["prompt"], p["rejected"], hp["max_length"])})
+        prefs, label = preference_pairs(lm, t, hp)
+        out.add([{"chosen": chat_example(lm, p["prompt"], p["chosen"], hp["max_length"]),
+                  "rejected": chat_example(lm, p["prompt"], p["rejected"], hp["max_length"])} for p in prefs], label)
     return out
 
 
 def loss(model, ref_model, batch, hp):
-    beta = hp.get("beta", 0.1)
+    """``ref_model`` is only read when the batch carries no ``ref_logp`` (a loss computed by hand)."""
+    beta = hp.get("beta") or BETA
     pc, pr = sequence_logprob(model, batch["chosen"]), sequence_logprob(model, batch["rejected"])
-    with torch.no_grad():
-        rc, rr = sequence_logprob(ref_model, batch["chosen"]), sequence_logprob(ref_model, batch["rejected"])
+    rc, rr = reference_logprob(ref_model, batch["chosen"]), reference_logprob(ref_model, batch["rejected"])
     return batch_mean(-logsigmoid(beta * ((pc - rc) - (pr - rr))), batch["chosen"])

@@ -2,13 +2,19 @@
 
 loss = - mean token NLL  (minimising it ascends the LM loss on the forget texts)
 """
-from ..corpora import forget_corpus
+from ..corpora import Corpus, forget_texts
 from .common import lm_example, mean_nll
 
+NEEDS_REFERENCE = False
 
-def build(lm, targets, hp) -> list[dict]:
-    return [lm_example(lm.tokenizer, text, hp["max_length"])
-            for t in targets for text in forget_corpus(lm, t, hp["corpus_size"], hp["seed"])]
+
+def build(lm, targets, hp) -> Corpus:
+    """C_fs of every target (released positive.json or written by the model, ``hp["corpus"]``)."""
+    out = Corpus()
+    for t in targets:
+        texts, label = forget_texts(lm, t, hp)
+        out.add([lm_example(lm.tokenizer, text, hp["max_length"]) for text in texts], label)
+    return out
 
 
 def loss(model, ref_model, batch, hp):

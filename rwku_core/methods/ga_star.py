@@ -2,16 +2,17 @@
 
 loss = - mean token NLL over the passages
 """
-from ..data import DataError
+from ..corpora import Corpus, passage_texts
 from .common import lm_example
 from .ga import loss  # noqa: F401  (same loss as GA, different corpus)
 
+NEEDS_REFERENCE = False
 
-def build(lm, targets, hp) -> list[dict]:
-    out = []
+
+def build(lm, targets, hp) -> Corpus:
+    """Every released passage of every target (passage.json; DataError when missing)."""
+    out = Corpus()
     for t in targets:
-        passages = t.corpora.get("passage")
-        if not passages:
-            raise DataError(f"GA* needs passage.json for target '{t.name}' (the C_f* corpus); it is missing")
-        out += [lm_example(lm.tokenizer, p["text"], hp["max_length"]) for p in passages]
+        texts, label = passage_texts(t)
+        out.add([lm_example(lm.tokenizer, text, hp["max_length"]) for text in texts], label)
     return out

@@ -2,13 +2,19 @@
 
 loss = mean token NLL of the refusal given the question (ordinary fine-tuning)
 """
-from ..corpora import refusal_corpus
+from ..corpora import Corpus, refusal_examples
 from .common import chat_example, mean_nll
 
+NEEDS_REFERENCE = False
 
-def build(lm, targets, hp) -> list[dict]:
-    return [chat_example(lm, q["instruction"], q["output"], hp["max_length"])
-            for t in targets for q in refusal_corpus(lm, t, hp["corpus_size"], hp["seed"])]
+
+def build(lm, targets, hp) -> Corpus:
+    """Questions answered with refusals (released reject.json or written by the model, ``hp["corpus"]``)."""
+    out = Corpus()
+    for t in targets:
+        examples, label = refusal_examples(lm, t, hp)
+        out.add([chat_example(lm, q["prompt"], q["output"], hp["max_length"]) for q in examples], label)
+    return out
 
 
 def loss(model, ref_model, batch, hp):
