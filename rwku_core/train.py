@@ -239,7 +239,9 @@ def _set_use_cache(model, value: bool) -> None:
 def unlearn(lm, targets, method: str, cfg: TrainConfig, evaluate_epoch=None, log=print) -> dict:
     """Train ``lm.model`` in place with ``method`` on ``targets``; returns the history:
     {"epochs": [evaluate_epoch(epoch) results], "losses": [one per optimizer step], "collapsed":
-    reason or None, "precision": {"weights", "master", "autocast"}, "corpus", "examples", ...}."""
+    reason or None, "precision": {"weights", "master", "autocast"}, "corpus", "examples", ...}.
+    After a collapse (non-finite loss) the model is evaluated as it stands with
+    ``evaluate_epoch(epoch, final=True)``: that row is the run's last, so the evaluator scores all of it."""
     if cfg.scheduler not in SCHEDULERS:
         raise ValueError(f"unknown scheduler '{cfg.scheduler}'; valid: {', '.join(SCHEDULERS)}")
     if cfg.grad_accum < 1 or cfg.batch_size < 1:

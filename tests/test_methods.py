@@ -198,10 +198,11 @@ def test_nan_loss_is_recorded_as_collapse(tiny):
     forget_corpus(tiny, _target(), CFG["corpus_size"], 0)     # written (and cached) by the healthy model
     with torch.no_grad():
         tiny.model.lm_head.weight[0, 0] = float("nan")
-    hist = unlearn(tiny, [_target()], "ga", TrainConfig(mode="full", **CFG), evaluate_epoch=lambda e: {"epoch": e},
-                   log=lambda m: None)
+    hist = unlearn(tiny, [_target()], "ga", TrainConfig(mode="full", **CFG),
+                   evaluate_epoch=lambda e, final=False: {"epoch": e, "final": final}, log=lambda m: None)
     assert hist["collapsed"] and "non-finite loss" in hist["collapsed"]
-    assert hist["epochs"] == [{"epoch": 1, "at_collapse": True}]     # evaluated as it stands, marked
+    # evaluated as it stands, marked, and as the run's last row (with the utility tasks)
+    assert hist["epochs"] == [{"epoch": 1, "final": True, "at_collapse": True}]
 
 
 def _target():
