@@ -13,6 +13,12 @@ prints the table and the chosen values, which are copied into ``rwku_core/hparam
 
     python benchmarks/grid_search.py                       # all methods and modes
     python benchmarks/grid_search.py --methods ga npo --modes full
+    python benchmarks/grid_search.py --repe                # only the RepE alpha grid (inference only)
+
+RepE (``--repe``): no training, so the grid is over alpha alone (REPE_ALPHAS, the normalised scale of
+``rwku_core.methods.repe``: the fraction of each hooked layer's typical hidden norm), scored and
+chosen by the same rule (ties to the smaller alpha). Recorded under ``report["repe"][model]`` with
+that model's own Before, so the training grid's entries are kept.
 """
 from __future__ import annotations
 
@@ -28,6 +34,9 @@ GRID = {   # learning rates per mode; epochs come from the per-epoch evaluation 
 }
 METHODS = ["ga", "ga_star", "npo", "dpo", "rt"]
 EPOCHS = {"ga_star": 4}
+REPE_ALPHAS = [0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1.0]   # RepE strengths, normalised
+# scale (methods/repe.py: the fraction of the layer's typical hidden norm added at each of the middle
+# layers); from 0.05 on SmolLM2 answers nothing, so the grid is dense below that
 
 
 def choose(points: list[dict], before: dict) -> dict | None:
@@ -53,7 +62,11 @@ def main() -> int:
     ap.add_argument("--modes", nargs="*", default=list(GRID))
     ap.add_argument("--out", default="results/grid")
     ap.add_argument("--json", default="benchmarks/grid_results.json")
+    ap.add_argument("--repe", action="store_true", help="run only the RepE alpha grid")
+    ap.add_argument("--alphas", nargs="*", type=float, default=REPE_ALPHAS, help="RepE alphas (with --repe)")
     args = ap.parse_args()
+    if args.repe:
+        return repe_grid(args)
 
     from rwku_core import results
     from rwku_core.evaluate import EvalConfig
@@ -89,6 +102,42 @@ def main() -> int:
             mark = "**yes**" if g["chosen"] and (p["lr"], p["epochs"]) == (g["chosen"]["lr"], g["chosen"]["epochs"]) else ""
             bal = f"{p['balance']:.1f}" if "balance" in p else "collapsed"
             print(f"| {key} | {p['lr']:g} | {p['epochs']} | {p['forget_all']:.1f} | {p['neighbor_all']:.1f} | {bal} | {mark} |")
+    return 0
+
+
+def repe_grid(args) -> int:
+    """The RepE alpha grid of ``args.model`` on the tuning targets (the training grid's EvalConfig)."""
+    from rwku_core import results
+    from rwku_core.evaluate import EvalConfig
+    from rwku_core.methods.repe import NORM
+    from rwku_core.runner import run_eval, run_unlearn
+    log = lambda m: print(m, file=sys.stderr)   # noqa: E731
+    cfg = EvalConfig(mia=False, utility=False)   # as the training grid: forget and neighbor probes only
+    before = results.load_run(run_eval(args.model, "mini", args.targets, out=args.out, cfg=cfg, log=log))["summary"]
+    before = {k: before[k] for k in ("forget_all", "neighbor_all")}
+    points = []
+    for alpha in sorted(args.alphas):
+        path = run_unlearn(args.model, "mini", args.targets, "repe", out=args.out, eval_cfg=cfg,
+                           method_hp={"alpha": alpha}, log=log)
+        run = results.load_run(path)
+        s = run["summary"][-1]
+        points.append({"alpha": alpha, "forget_all": s["forget_all"], "neighbor_all": s["neighbor_all"],
+                       "collapsed": any(run["config"]["collapsed"].values())})
+        log(f"[grid] repe alpha {alpha}: forget {s['forget_all']:.1f}, neighbor {s['neighbor_all']:.1f}")
+    best = choose(points, before)     # points in increasing alpha: ties stay with the smaller alpha
+    report = json.loads(Path(args.json).read_text()) if Path(args.json).exists() else {}
+    report.setdefault("repe", {})[args.model] = {
+        "targets": args.targets, "norm": NORM, "rule": "max forget drop - neighbor drop, forget drop > 0",
+        "before": before, "points": points, "chosen": best}
+    Path(args.json).write_text(json.dumps(report, indent=1))
+    print(f"{args.model} Before: forget_all {before['forget_all']:.1f}, neighbor_all {before['neighbor_all']:.1f} "
+          f"(targets {', '.join(args.targets)}; RepE scale: {NORM})")
+    print("| alpha | forget_all | neighbor_all | balance | chosen |")
+    print("|---|---|---|---|---|")
+    for p in points:
+        bal = f"{p['balance']:.1f}" if "balance" in p else "collapsed"
+        mark = "**yes**" if best and p["alpha"] == best["alpha"] else ""
+        print(f"| {p['alpha']:g} | {p['forget_all']:.1f} | {p['neighbor_all']:.1f} | {bal} | {mark} |")
     return 0
 
 

@@ -18,7 +18,7 @@
 # %% tags=["parameters", "remove-cell"]
 model = "smollm2-135m-instruct"
 data = "mini"
-targets = [1, 4, 14]
+targets = [2, 12, 31, 81]
 profile = "default"
 seed = 0
 device = "cpu"
@@ -52,24 +52,49 @@ shard_worker(model, profile, data, targets, seed, device, results_dir, shard, ch
 
 # %% tags=["remove-cell"]
 import pandas as pd
+from IPython.display import Markdown
 from myst_nb import glue
 
-from rwku_core import experiments, findings, plots, results
+from rwku_core import experiments, findings, plots, tables
+from rwku_core.stats import Bootstrap
 
 plan = experiments.Plan(model, profile, data, targets, seed, device, results_dir, dtype=dtype,
                         overrides=overrides, trust_remote_code=trust_remote_code)
-before = experiments.last_epoch(plan.before())
-curves = {experiments.LABELS[m]: pd.DataFrame(results.load_run(p)["summary"])
-          for (m, mode), p in plan.main().items() if mode == "full"}
-curves["RepE (alpha)"] = pd.DataFrame([{"alpha": a, **experiments.last_epoch(p)} for a, p in plan.repe().items()])
-runs = {**{experiments.label(m, mode): p for (m, mode), p in plan.main().items() if mode == "full"},
-        **{f"RepE alpha {a}": p for a, p in plan.repe().items()}}
+KEYS = ["forget_all", "neighbor_all", "gen", "rea", "tru", "fac", "flu"]
+recs = {"Before": experiments.records(plan.before())}
+points, collapsed_rows, runs = {}, set(), {}
+for (m, mode), p in plan.main().items():
+    if mode != "full":
+        continue
+    name = experiments.LABELS[m]
+    runs[experiments.label(m, mode)] = p
+    by_epoch = experiments.records_by_epoch(p)
+    points[name] = []
+    for e, r in by_epoch.items():
+        recs[f"{name} epoch {e}"] = r
+        points[name].append((e, f"{name} epoch {e}"))
+    if experiments.collapsed(p):
+        collapsed_rows.add(points[name][-1][1])       # the model at collapse is not a point of the curve
+points["RepE (alpha)"] = []
+for a, p in plan.repe().items():
+    runs[f"RepE alpha {a}"] = p
+    recs[f"RepE alpha {a}"] = experiments.records(p)
+    points["RepE (alpha)"].append((a, f"RepE alpha {a}"))
+    if experiments.collapsed(p):
+        collapsed_rows.add(f"RepE alpha {a}")
+boot = Bootstrap(recs)
+before = boot.with_bounds("Before", KEYS)
+curves = {name: pd.DataFrame([{"step": step, **boot.with_bounds(row, KEYS)} for step, row in pts if row not in collapsed_rows])
+          for name, pts in points.items()}
+curves = {k: c for k, c in curves.items() if len(c)}
 collapsed = {k: experiments.collapsed(p) for k, p in runs.items()}
 glue("trade_collapsed", "; ".join(f"{k} ({', '.join(v)})" for k, v in collapsed.items() if v) or "none",
      display=False)
-v = findings.tradeoff(curves, before)
-glue("trade_verdict", v["verdict"], display=False)
-glue("trade_detail", v["detail"], display=False)
+v = findings.tradeoff(boot, {name: [row for _, row in pts] for name, pts in points.items()}, collapsed_rows)
+glue("trade_verdict", Markdown(findings.verdict_line(v)), display=False)
+table = tables.interval_table(boot, ["forget_all", "neighbor_all"])[1]
+table = table.loc[[row for pts in points.values() for _, row in pts]]
+table["collapsed"] = ["yes: not a point of the curve" if r in collapsed_rows else "" for r in table.index]
 glue("trade_model", model, display=False)
 glue("trade_alphas", ", ".join(str(a) for a in plan.settings["repe_alphas"]), display=False)
 glue("trade_epochs", "after every epoch" , display=False)
@@ -93,10 +118,15 @@ fig = plots.tradeoff(curves, before)
 # Per epoch, forget All and neighbor All of each method:
 
 # %% tags=["remove-input"]
-pd.concat({k: c.set_index(c.columns[0])[["forget_all", "neighbor_all"]] for k, c in curves.items()}).round(1)
+table
 
 # %% [markdown]
+# Error bars and "±": 95% intervals of a paired bootstrap over the targets and their probes
+# (`rwku_core/stats.py`). A collapsed run's last row (the model at collapse) is listed but is not a
+# point of its curve.
+#
 # ## Verdict
 #
-# *Forgetting costs neighbor knowledge*: **{glue:text}`trade_verdict`** ({glue:text}`trade_detail`).
-# The paper's figure has no table of numbers; its curves are for LLaMA3-8B over 100 targets.
+# *Forgetting costs neighbor knowledge* (at the end point of each curve against Before, mean over
+# the curves): {glue:md}`trade_verdict` The paper's figure has no table of numbers; its curves are
+# for LLaMA3-8B over 100 targets.

@@ -18,7 +18,7 @@
 # %% tags=["parameters", "remove-cell"]
 model = "smollm2-135m-instruct"
 data = "mini"
-targets = [1, 4, 14]
+targets = [2, 12, 31, 81]
 profile = "default"
 seed = 0
 device = "cpu"
@@ -52,6 +52,7 @@ shard_worker(model, profile, data, targets, seed, device, results_dir, shard, ch
 
 # %% tags=["remove-cell"]
 import pandas as pd
+from IPython.display import Markdown
 from myst_nb import glue
 
 from rwku_core import experiments, findings, plots, tables
@@ -59,22 +60,36 @@ from rwku_core.data import ATTACK_TYPES
 
 plan = experiments.Plan(model, profile, data, targets, seed, device, results_dir, dtype=dtype,
                         overrides=overrides, trust_remote_code=trust_remote_code)
-df = tables.main_table(plan, columns=None)
-attacks = df.reindex(columns=[f"forget_aa_{a}" for a in ATTACK_TYPES]).rename(columns=lambda c: c.replace("forget_aa_", ""))
-kinds = df[["forget_fb", "forget_qa", "forget_aa"]].rename(columns=lambda c: c.replace("forget_", "").upper())
-for name, v in (("f1", findings.f1(df)), ("f7", findings.f7(attacks))):
-    glue(f"att_{name}_verdict", v["verdict"], display=False)
-    glue(f"att_{name}_detail", v["detail"], display=False)
+boot = tables.main_bootstrap(plan)                       # paired bootstrap over targets and probes
+ATTACKS = [f"forget_aa_{a}" for a in ATTACK_TYPES]
+KINDS = ["forget_fb", "forget_qa", "forget_aa"]
+
+
+def short(c):
+    return c.replace("forget_aa_", "").replace("forget_", "").upper() if c in KINDS else c.replace("forget_aa_", "")
+
+
+kinds_point, kinds = tables.interval_table(boot, KINDS)
+kinds_point, kinds = kinds_point.rename(columns=short), kinds.rename(columns=short)
+attacks_point, attacks = tables.interval_table(boot, ATTACKS)
+attacks_point, attacks = attacks_point.rename(columns=short), attacks.rename(columns=short)
+lo = pd.DataFrame({short(c): [boot.interval(r, c)[0] for r in boot.labels] for c in ATTACKS}, index=boot.labels)
+hi = pd.DataFrame({short(c): [boot.interval(r, c)[1] for r in boot.labels] for c in ATTACKS}, index=boot.labels)
+for name, v in (("f1", findings.f1(boot)), ("f7", findings.f7(boot))):
+    glue(f"att_{name}", Markdown(findings.verdict_line(v)), display=False)
 glue("att_model", model, display=False)
+per_type = [r for r in experiments.records(plan.before()) if r["set"] == "forget" and r["kind"] == "aa"]
+glue("att_per_type", ", ".join(f"{a} {sum(r['attack'] == a for r in per_type)}" for a in ATTACK_TYPES), display=False)
 
 # %% [markdown]
 # ## This run: forget score by probe kind
 #
 # Model **{glue:text}`att_model`**, the main table's runs (after the last epoch), ROUGE-L recall x100
-# on the evaluated forget probes; lower means more forgotten.
+# on the evaluated forget probes; lower means more forgotten. "±" and error bars: half the 95%
+# interval of a paired bootstrap over targets and probes (`rwku_core/stats.py`).
 
 # %% tags=["remove-input"]
-kinds.round(1)
+kinds
 
 # %% [markdown]
 # The paper's Table 1 (LLaMA3-8B-Instruct), the same columns:
@@ -85,23 +100,24 @@ tables.paper_table("table1")[["forget_fb", "forget_qa", "forget_aa"]]
 # %% [markdown]
 # ## This run: forget score by attack type
 #
-# A blank cell means no evaluated probe of that type among this run's targets.
+# A "-" means no evaluated probe of that type among this run's targets. Evaluated probes per type
+# (all targets): {glue:text}`att_per_type`.
 
 # %% tags=["remove-input"]
-fig = plots.attack_types(attacks.drop(index="Before"))
+fig = plots.attack_types(attacks_point.drop(index="Before"), lo, hi)
 
 # %% tags=["remove-input"]
-attacks.round(1)
+attacks
 
 # %% [markdown]
 # ## Verdicts
 #
-# - **F1** *FB and AA probes recover more knowledge than QA probes after unlearning*:
-#   **{glue:text}`att_f1_verdict`** ({glue:text}`att_f1_detail`).
-# - **F7** *prefix injection, affirmative suffix, multiple choice and reverse query are the
-#   strongest attacks; RT resists attacks best, NPO next*: **{glue:text}`att_f7_verdict`**
-#   ({glue:text}`att_f7_detail`).
+# Decided by the 95% intervals of the differences (paired bootstrap), as in the main-results chapter.
 #
-# With few targets each attack type has only a few probes (the mini set has three of each type per
-# target, before filtering; RWKU has 2-5 per target), so the per-attack ranking is noisy. The paper publishes
-# Figure 4 as a chart, not a table, so only its orderings are compared.
+# - **F1** *FB and AA probes keep more knowledge than QA probes after unlearning* (compared on what
+#   is retained, after / Before per kind, since Before already differs by kind): {glue:md}`att_f1`
+# - **F7** *prefix injection, affirmative suffix, multiple choice and reverse query are the
+#   strongest attacks* (what is retained per attack type, those four against the other five); *RT
+#   resists attacks best, NPO next* (lowest forget AA): {glue:md}`att_f7`
+#
+# The paper publishes Figure 4 as a chart, not a table, so only its orderings are compared.

@@ -17,7 +17,7 @@
 # %% tags=["parameters", "remove-cell"]
 model = "smollm2-135m-instruct"
 data = "mini"
-targets = [1, 4, 14]
+targets = [2, 12, 31, 81]
 profile = "default"
 seed = 0
 device = "cpu"
@@ -51,46 +51,59 @@ shard_worker(model, profile, data, targets, seed, device, results_dir, shard, ch
 
 # %% tags=["remove-cell"]
 import pandas as pd
+from IPython.display import Markdown
 from myst_nb import glue
 
-from rwku_core import experiments, findings, plots
+from rwku_core import experiments, findings, plots, tables
+from rwku_core.stats import Bootstrap
 
 plan = experiments.Plan(model, profile, data, targets, seed, device, results_dir, dtype=dtype,
                         overrides=overrides, trust_remote_code=trust_remote_code)
 runs = plan.batch()
+ks = plan.settings["batch_sizes"]
+before_recs = experiments.records(plan.batch_before())
+recs = {f"Before k={k}": [r for r in before_recs if r["target"] in set(plan.batch_targets(k))] for k in ks}
+recs.update({f"{experiments.LABELS[m]} k={k}": experiments.records(p) for (m, k), p in runs.items()})
+boot = Bootstrap(recs)
+KEYS = ["forget_all", "neighbor_all", "mia_fm", "gen", "fac", "flu"]
 rows, collapsed = [], {}
 for (m, k), p in runs.items():
     why = experiments.collapsed(p)
-    if why and m not in collapsed:
-        collapsed[m] = k
+    collapsed[(experiments.LABELS[m], k)] = bool(why)
     rows.append({"method": experiments.LABELS[m], "k": k, "collapsed": "; ".join(why) or "",
-                 **experiments.last_epoch(p)})
+                 **boot.with_bounds(f"{experiments.LABELS[m]} k={k}", KEYS)})
 df = pd.DataFrame(rows)
-v = findings.f8(df.assign(method=[m for m, _ in runs]), collapsed)
-glue("batch_verdict", v["verdict"], display=False)
-glue("batch_detail", v["detail"], display=False)
-glue("batch_sizes", ", ".join(str(k) for k in plan.settings["batch_sizes"]), display=False)
+v = findings.f8(boot, ks, collapsed)
+glue("batch_verdict", Markdown(findings.verdict_line(v)), display=False)
+glue("batch_sizes", ", ".join(str(k) for k in ks), display=False)
 glue("batch_model", model, display=False)
-glue("batch_max", max(plan.settings["batch_sizes"]), display=False)
-glue("batch_pool", ", ".join(plan.batch_pool()[:max(plan.settings["batch_sizes"])]), display=False)
+glue("batch_max", max(ks), display=False)
+glue("batch_pool", ", ".join(plan.batch_pool()[:max(ks)]), display=False)
+table = tables.interval_table(boot, KEYS, utility_items=plan.settings["utility_limit"])[1]
+table = table.loc[[f"{r['method']} k={r['k']}" for r in rows]]
+table.index = pd.MultiIndex.from_frame(df[["method", "k"]])
+table["collapsed"] = df["collapsed"].to_numpy()
 
 # %% [markdown]
 # ## This run
 #
 # Model **{glue:text}`batch_model`**; the first k of {glue:text}`batch_pool` forgotten at once for
-# k = {glue:text}`batch_sizes` (k = 1 is the single-target setting). Scores are averaged over the k
-# targets after the last epoch.
+# k = {glue:text}`batch_sizes`. k = 1 is the single-target setting on the same targets as the largest
+# k (each target forgotten alone: the main table's runs), so the two are paired. Scores are averaged
+# over the targets after the last epoch; error bars and "±" are 95% intervals of a paired bootstrap
+# over the targets and their probes.
 
 # %% tags=["remove-input"]
 fig = plots.against(df, "k", ["forget_all", "neighbor_all", "gen", "flu"], "targets forgotten at once")
 
 # %% tags=["remove-input"]
-df.set_index(["method", "k"])[["forget_all", "neighbor_all", "mia_fm", "gen", "fac", "flu", "collapsed"]].round(1)
+table
 
 # %% [markdown]
 # ## Verdict
 #
 # **F8** *GA collapses at about 30 targets; DPO and NPO fail to keep both sets; RT is stable*:
-# **{glue:text}`batch_verdict`** ({glue:text}`batch_detail`). The largest batch here is
-# {glue:text}`batch_max` targets (the paper goes to 50; GA collapses at about 30). A collapse, when it happens, is recorded in the run's
-# `config.json` and shown in the table above.
+# {glue:md}`batch_verdict` The largest batch here is {glue:text}`batch_max` targets (the paper goes
+# to 50; GA collapses at about 30, so that part needs batches of 30 or more targets: the paper
+# profile). A collapse, when it happens, is recorded in the run's `config.json` and shown in the
+# table above.

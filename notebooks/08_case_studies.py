@@ -16,7 +16,7 @@
 # %% tags=["parameters", "remove-cell"]
 model = "smollm2-135m-instruct"
 data = "mini"
-targets = [1, 4, 14]
+targets = [2, 12, 31, 81]
 profile = "default"
 seed = 0
 device = "cpu"
@@ -50,36 +50,29 @@ shard_worker(model, profile, data, targets, seed, device, results_dir, shard, ch
 
 # %% tags=["remove-cell"]
 import pandas as pd
+from IPython.display import Markdown
 from myst_nb import glue
 
-from rwku_core import experiments, findings, results
+from rwku_core import experiments, findings, tables
+from rwku_core.stats import Bootstrap
 from rwku_core.data import load_targets
 
 plan = experiments.Plan(model, profile, data, targets, seed, device, results_dir, dtype=dtype,
                         overrides=overrides, trust_remote_code=trust_remote_code)
 main = {(m, mode): p for (m, mode), p in plan.main().items() if mode != "lora"}
-before = [r for r in results.load_records(plan.before()) if r["set"] == "forget"]
-first = before[0]["target"]
-picked = {}
-for r in before:                       # one known probe per kind (and per attack type) of the first target
-    key = r["attack"] or r["kind"]
-    if r["target"] == first and key not in picked:
-        picked[key] = r
-queries = {p.id: p.query for t in load_targets(plan.data, [first]) for p in t.forget}
-answers, shares = {"Before": {r["id"]: r["prediction"] for r in before}}, {}
+runs = {"Before": [r for r in experiments.records(plan.before()) if r["set"] == "forget"]}
 for (m, mode), p in main.items():
-    recs = [r for r in results.load_records(p) if r["set"] == "forget"]
-    last = max(r.get("epoch", 0) for r in recs)
-    recs = [r for r in recs if r.get("epoch", 0) == last]
-    label = experiments.label(m, mode)
-    answers[label] = {r["id"]: r["prediction"] for r in recs if r["target"] == first}
-    shares[label] = findings.refusal_share([r["prediction"] for r in recs])
-shares["Before"] = findings.refusal_share([r["prediction"] for r in before])
-v = findings.f10(shares)
-glue("case_verdict", v["verdict"], display=False)
-glue("case_detail", v["detail"], display=False)
+    runs[experiments.label(m, mode)] = [r for r in experiments.records(p) if r["set"] == "forget"]
+first = runs["Before"][0]["target"]
+case_table = tables.case_table(runs, load_targets(plan.data, [first])[0])
+boot = Bootstrap(runs, extra=findings.F10_KEYS)
+v = findings.f10(boot)
+glue("case_verdict", Markdown(findings.verdict_line(v)), display=False)
 glue("case_target", first, display=False)
 glue("case_model", model, display=False)
+shares = tables.interval_table(boot, ["refusal", "wrong_substantive"])[1].rename(
+    columns={"refusal": "refusals among forget answers (%)",
+             "wrong_substantive": "substantive among wrong answers (%)"})
 
 # %% [markdown]
 # ## This run
@@ -89,23 +82,20 @@ glue("case_model", model, display=False)
 # after unlearning (greedy, as evaluated; an empty cell is an empty answer).
 
 # %% tags=["remove-input"]
-rows = []
-for key, r in picked.items():
-    row = {"probe": key, "query": queries[r["id"]], "gold": r["gold"]}
-    row.update({label: a.get(r["id"], "") for label, a in answers.items()})
-    rows.append(row)
 pd.set_option("display.max_colwidth", 80)
-pd.DataFrame(rows).set_index("probe").T
+case_table
 
 # %% [markdown]
-# Share of refusals among all forget answers (all targets) per method:
+# Per method, over the forget answers of all targets: the share of refusals, and among the wrong
+# answers (ROUGE-L recall below 0.5) the share that says something (neither empty nor a refusal);
+# "±" is half the 95% interval of a paired bootstrap over targets and probes:
 
 # %% tags=["remove-input"]
-pd.Series(shares, name="refusals %").round(0).to_frame()
+shares
 
 # %% [markdown]
 # ## Verdict
 #
-# **F10** *ICU and RT refuse; GA, DPO and NPO answer wrongly*: **{glue:text}`case_verdict`**
-# ({glue:text}`case_detail`). Refusals are detected by phrases such as "I don't know", "not sure",
-# "sorry" (`rwku_core.findings.REFUSAL`).
+# **F10** *ICU and RT refuse; GA, DPO and NPO answer wrongly* (both halves, decided by the intervals
+# of the differences): {glue:md}`case_verdict` Refusals are detected by phrases such as "I don't
+# know", "not sure", "sorry" (`rwku_core.findings.REFUSAL`).

@@ -112,7 +112,9 @@ class Plan:
         return chosen + rest
 
     def batch(self) -> dict[tuple[str, int], Path]:
-        """Figure 5: each method forgetting the first k targets of the pool at once."""
+        """Figure 5: each method forgetting the first k targets of the pool at once. k = 1 is the
+        single-target setting on the profile's targets (the main table's run: each target forgotten
+        alone, no extra computation), so k = 1 and k = len(targets) compare the same targets."""
         pool = self.batch_pool()
         runs = {}
         for k in self.settings["batch_sizes"]:
@@ -120,19 +122,40 @@ class Plan:
                 raise ValueError(f"profile '{self.profile}': batch size {k} exceeds the {len(pool)} targets of "
                                  f"data source {self.data!r}")
             for m in self.settings["batch_methods"]:
-                runs[(m, k)] = self.unlearn(m, targets=pool[:k], setting="batch" if k > 1 else "single")
+                runs[(m, k)] = self.unlearn(m) if k == 1 else self.unlearn(m, targets=pool[:k], setting="batch")
         return runs
+
+    def batch_before(self) -> Path:
+        """The original model on every target of the batch runs (the Before rows of the batch
+        chapter): the main Before run when those are the profile's targets."""
+        names = [t.name for t in load_targets(self.data, self.targets)]
+        need = list(dict.fromkeys(n for k in self.settings["batch_sizes"] for n in self.batch_targets(k)))
+        return self.before() if set(need) <= set(names) else self.before(targets=need)
+
+    def batch_targets(self, k: int) -> list[str]:
+        """The targets behind batch size k (k = 1: every profile target, each forgotten alone)."""
+        if k == 1:
+            return [t.name for t in load_targets(self.data, self.targets)]
+        return self.batch_pool()[:k]
 
     def windows(self) -> list[str]:
         n = n_layers(self.model, self.trust_remote_code)
         return layer_windows(n, self.settings["layer_windows"])
 
+    def layer_targets(self) -> list | str:
+        """Targets of the partial-layer runs: ``layer_targets`` "all" (every target, as the paper's
+        Figure 7), "first" or an integer n (the first n targets)."""
+        spec = self.settings["layer_targets"]
+        if spec == "all" or not isinstance(self.targets, list):
+            return self.targets
+        n = 1 if spec == "first" else int(spec)
+        return self.targets[:n]
+
     def layers(self) -> dict[tuple[str, str], Path]:
-        """Figure 7: each method with only one window of 4 consecutive layers trainable, on the first
-        target (profile setting ``layer_targets="first"``) or on every target (``"all"``, as the paper)."""
-        every = self.settings["layer_targets"] == "all" or not isinstance(self.targets, list)
-        first = self.targets if every else self.targets[:1]
-        return {(m, w): self.unlearn(m, w, targets=first) for m in self.settings["layer_methods"] for w in self.windows()}
+        """Figure 7: each method with only one window of 4 consecutive layers trainable, every window
+        with the same (shared) hyper-parameters, on ``layer_targets()``."""
+        chosen = self.layer_targets()
+        return {(m, w): self.unlearn(m, w, targets=chosen) for m in self.settings["layer_methods"] for w in self.windows()}
 
 
 SCORERS = {"rouge-score": "this project's ROUGE-L recall (`rouge-score`: lower-cased alphanumeric tokens)",
@@ -174,6 +197,34 @@ def n_layers(model: str, trust_remote_code: bool = False) -> int:
     cfg = AutoConfig.from_pretrained(model, trust_remote_code=trust_remote_code)
     cfg = getattr(cfg, "text_config", None) or cfg
     return int(cfg.num_hidden_layers)
+
+
+def records(path: Path, epoch: int | None = None) -> list[dict]:
+    """A run's records after its last epoch, per target (a collapsed target stops earlier), or after
+    ``epoch`` (0: before training). An evaluation run's records as they are."""
+    recs = results.load_records(path)
+    if epoch is not None:
+        return [r for r in recs if r.get("epoch", 0) == epoch]
+    last: dict = {}
+    for r in recs:
+        last[r["target"]] = max(last.get(r["target"], 0), r.get("epoch", 0))
+    return [r for r in recs if r.get("epoch", 0) == last[r["target"]]]
+
+
+def records_by_epoch(path: Path) -> dict[int, list[dict]]:
+    """Epoch -> the run's records after that epoch (1, 2, ...; 0 for an inference-time run). A target
+    whose training stopped early (a collapse) contributes its last evaluated epoch to the later ones,
+    as the run's per-epoch summaries do."""
+    recs = results.load_records(path)
+    by_target: dict = {}
+    for r in recs:
+        by_target.setdefault(r["target"], {}).setdefault(r.get("epoch", 0), []).append(r)
+    epochs = sorted({e for d in by_target.values() for e in d})
+    out = {}
+    for e in epochs:
+        out[e] = [r for d in by_target.values() for r in d[max(x for x in d if x <= e)]] if e > 0 or len(epochs) == 1 \
+            else [r for d in by_target.values() for r in d.get(0, [])]
+    return out
 
 
 def last_epoch(path: Path) -> dict:

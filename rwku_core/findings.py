@@ -1,179 +1,333 @@
-"""The paper's findings F1-F10 (SPEC section 6) as checks on this run's tables. Each returns
-``{"verdict": "reproduced" | "partly reproduced" | "not reproduced" | "not testable at this scale",
-"detail": one sentence with the numbers}``, so the book states verdicts computed from the run.
+"""The paper's findings F1-F10 (SPEC section 6) as checks on this run's numbers, decided by intervals.
 
-Rows are labelled as ``tables.main_table`` ("Before", "ICU", "RepE", "GA (Full)", "GA (LoRA)", ...).
+Each finding is split into the parts the paper claims; each part is a statistic of the table (a
+difference the paper predicts to be positive) computed on the data and on every replicate of the
+paired bootstrap (``rwku_core.stats``). A part is "reproduced" when its 95% interval excludes zero
+in the paper's direction, "not reproduced" when it excludes zero the other way, and otherwise "not
+testable at this scale", with the number of targets that would decide it. No fixed point margins.
+Every rule also runs on the paper's own tables (``stats.Published``: the published values, taken as
+exact), and returns "reproduced" for the claims those tables support (tests/test_findings.py).
 
-    >>> f2(df)["verdict"]
+Each rule returns ``{"verdict", "detail", "parts": [{"name", "verdict", "text", "estimate"}]}``;
+rows are labelled as ``tables.main_table`` ("Before", "ICU", "RepE", "GA (Full)", "GA (LoRA)", ...).
+
+    >>> from rwku_core.stats import Bootstrap
+    >>> f2(Bootstrap(records_by_label))["verdict"]
 """
 from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
-REPRODUCED, PARTLY, NOT, UNTESTABLE = "reproduced", "partly reproduced", "not reproduced", "not testable at this scale"
+from .stats import NOT, PARTLY, REPRODUCED, UNTESTABLE, Estimate, Key, combine, part  # noqa: F401
+
 REFUSAL = re.compile(r"\b(don'?t know|do not know|not sure|no idea|can'?t (answer|say|help)|cannot|unable|sorry|"
                      r"not (familiar|aware)|no information|unknown to me)\b", re.I)
-
-
-# A forget or neighbor score is a mean over about ten known probes per target and a few targets, so
-# one probe flipping moves it by about 3 points: differences below this are read as noise.
-NOISE = 3.0
-
-
-def _v(ok: int, total: int) -> str:
-    return REPRODUCED if ok == total else PARTLY if ok > 0 else NOT
-
-
-def _full(df: pd.DataFrame) -> pd.DataFrame:
-    return df[[i.endswith("(Full)") for i in df.index]]
-
-
-def f2(df: pd.DataFrame) -> dict:
-    """GA (own synthetic corpus) unlearns more than GA* (encyclopedia passages)."""
-    ga, gs = df.loc["GA (Full)", "forget_all"], df.loc["GA* (Full)", "forget_all"]
-    detail = f"forget All after GA {ga:.1f} vs GA* {gs:.1f} (lower = more unlearned)"
-    if abs(ga - gs) < NOISE:
-        return {"verdict": UNTESTABLE, "detail": f"{detail}: a difference under {NOISE:.0f} points is within noise here"}
-    return {"verdict": REPRODUCED if ga < gs else NOT, "detail": detail}
-
-
-def f3(df: pd.DataFrame) -> dict:
-    """Methods trained on the synthetic corpus barely raise the forget members' loss over the retain
-    members': the FM-RM gap moves by less than a tenth of Before's FM loss."""
-    before = df.loc["Before"]
-    gap0 = before["mia_fm"] - before["mia_rm"]
-    rows = [r for r in ("GA (Full)", "DPO (Full)", "NPO (Full)", "RT (Full)") if r in df.index]
-    moved = {r: (df.loc[r, "mia_fm"] - df.loc[r, "mia_rm"]) - gap0 for r in rows}
-    small = [r for r, m in moved.items() if abs(m) < 0.1 * before["mia_fm"]]
-    detail = "; ".join(f"{r}: FM-RM gap {m:+.1f}" for r, m in moved.items())
-    return {"verdict": _v(len(small), len(rows)), "detail": f"change of the FM-RM LOSS gap against Before (x100): {detail}"}
-
-
-def f4(df: pd.DataFrame) -> dict:
-    """LoRA unlearns less (higher forget All) and forgets less (higher neighbor All) than full."""
-    pairs = [m for m in ("GA*", "GA", "DPO", "NPO", "RT") if f"{m} (Full)" in df.index and f"{m} (LoRA)" in df.index]
-    ok = [m for m in pairs if df.loc[f"{m} (LoRA)", "forget_all"] >= df.loc[f"{m} (Full)", "forget_all"]]
-    detail = "; ".join(f"{m}: forget All LoRA {df.loc[f'{m} (LoRA)', 'forget_all']:.1f} vs full "
-                       f"{df.loc[f'{m} (Full)', 'forget_all']:.1f}" for m in pairs)
-    return {"verdict": _v(len(ok), len(pairs)) if pairs else UNTESTABLE, "detail": detail or "no LoRA runs"}
-
-
-def f5(df: pd.DataFrame) -> dict:
-    """ICU works on a strong instruction follower (LLaMA3-8B) and barely on Phi-3: a contrast between
-    two models. One model's table cannot test it, whatever the model's size; the expected direction
-    is not guessed from the model's name or size. Reported: this model's ICU drop beside the paper's."""
-    from .paper import table
-    drop = df.loc["Before", "forget_all"] - df.loc["ICU", "forget_all"]
-    paper_drop = {n: table(n).loc["Before", "forget_all"] - table(n).loc["ICU", "forget_all"] for n in ("table1", "table2")}
-    return {"verdict": UNTESTABLE,
-            "detail": f"ICU lowers forget All by {drop:.1f} points on this model (paper: LLaMA3-8B "
-                      f"{paper_drop['table1']:.1f}, Phi-3 {paper_drop['table2']:.1f}); the finding compares two "
-                      f"models, so it needs the main-results runs of a second model (e.g. the book built for "
-                      f"both embedded models, or for both of the paper's models)"}
-
-
-def f6(df: pd.DataFrame) -> dict:
-    """GA and NPO unlearn most among parameter-changing methods; DPO hurts factuality/truthfulness
-    most; RT hurts fluency most."""
-    full = _full(df).drop(index=[i for i in _full(df).index if i.startswith("GA*")])
-    best2 = set(full["forget_all"].nsmallest(2).index)
-    before = df.loc["Before"]
-    harm = (before["fac"] - full["fac"]) + (before["tru"] - full["tru"])
-    # None: not testable (no method lowers Fac+Tru, e.g. with a handful of utility items)
-    has_flu = bool(full["flu"].notna().any())          # no utility scores (e.g. utility off): not testable
-    checks = [("GA/NPO best", {"GA (Full)", "NPO (Full)"} == best2),
-              ("DPO hurts Fac+Tru most", harm.idxmax() == "DPO (Full)" if harm.max() > 0 else None),
-              ("RT hurts Flu most", full["flu"].idxmin() == "RT (Full)" if has_flu else None)]
-    testable = [c for _, c in checks if c is not None]
-    harm_text = (f"largest Fac+Tru loss: {harm.idxmax()} ({harm.max():.1f})" if harm.max() > 0
-                 else "no method lowers Fac+Tru")
-    flu_text = f"lowest Flu: {full['flu'].idxmin()} ({full['flu'].min():.1f})" if has_flu else "no fluency scores"
-    detail = (f"lowest forget All: {', '.join(sorted(best2))}; {harm_text}; {flu_text}; "
-              + ", ".join(f"{n}: {'not testable' if c is None else 'yes' if c else 'no'}" for n, c in checks))
-    # a part that cannot be tested is not counted as reproduced
-    return {"verdict": _v(sum(testable), len(checks)) if testable else UNTESTABLE, "detail": detail}
-
-
-def f1(df: pd.DataFrame) -> dict:
-    """After unlearning, FB and AA probes recover more knowledge than QA probes (mean over the
-    training methods in full mode)."""
-    full = _full(df)
-    fb, qa, aa = full["forget_fb"].mean(), full["forget_qa"].mean(), full["forget_aa"].mean()
-    return {"verdict": _v(int(fb > qa) + int(aa > qa), 2), "detail": f"mean after training: FB {fb:.1f}, QA {qa:.1f}, AA {aa:.1f}"}
-
-
+TRAINING = ("GA*", "GA", "DPO", "NPO", "RT")           # the parameter-changing methods of Tables 1 and 2
+SYNTHETIC = ("GA", "DPO", "NPO", "RT")                 # trained on the model's own corpus C_fs (F3)
 PAPER_STRONG_ATTACKS = ["prefix_injection", "affirmative_suffix", "multiple_choice", "reverse_query"]
+# F3: "barely" = the FM-RM loss gap moves by less than a tenth of Before's FM loss. This defines the
+# claim's scale (in Table 1, GA* moves it by 3.9x Before's FM loss, the synthetic-corpus methods by
+# at most 0.14x); it is not a noise margin: whether a run is below it is decided by the interval.
+F3_BARELY = 0.1
+# Utility claims (F6) need enough items per set for an item-level interval to mean anything.
+MIN_UTILITY_ITEMS = 20
+KINDS = {"FB": "forget_fb", "QA": "forget_qa", "AA": "forget_aa"}
 
 
-def f7(attacks: pd.DataFrame) -> dict:
-    """The strongest attacks (highest forget score left, mean over full-mode training methods) are
-    prefix injection, affirmative suffix, multiple choice and reverse query; RT resists attacks best
-    (lowest mean AA score), NPO next. ``attacks``: rows methods, columns attack types."""
-    full = attacks[[i.endswith("(Full)") for i in attacks.index]]
-    top = list(full.mean().nlargest(4).index)
-    hit = len(set(top) & set(PAPER_STRONG_ATTACKS))
-    order = list(full.mean(axis=1).sort_values().index)
-    rt_best = order[:1] == ["RT (Full)"]
-    detail = (f"strongest four here: {', '.join(top)} ({hit} of the paper's four); most resistant: "
-              f"{', '.join(order[:2])}")
-    return {"verdict": REPRODUCED if hit >= 3 and rt_best else PARTLY if hit >= 2 or rt_best else NOT, "detail": detail}
+def _result(parts: list[dict], prefix: str = "") -> dict:
+    detail = "; ".join(f"{p['name']}: {p['verdict']}, {p['text']}" for p in parts)
+    return {"verdict": combine(parts), "detail": (prefix + detail) if prefix else detail, "parts": parts}
 
 
-def f8(batch: pd.DataFrame, collapsed: dict) -> dict:
-    """Batch-target: GA collapses around 30 targets; RT stays stable. ``batch``: rows with method, k,
-    neighbor_all, gen; ``collapsed``: method -> smallest k that collapsed (or None)."""
-    ks = sorted(batch["k"].unique())
-    if max(ks) < 30 and not collapsed.get("ga"):
-        rt = batch[batch["method"] == "rt"]
-        spread = (rt["neighbor_all"].max() - rt["neighbor_all"].min()) if len(rt) else float("nan")
-        return {"verdict": UNTESTABLE,
-                "detail": f"at most {max(ks)} targets at once here (the paper sees GA collapse near 30); "
-                          f"RT's neighbor All varies by {spread:.1f} points across batch sizes"}
-    return {"verdict": REPRODUCED if collapsed.get("ga") else NOT,
-            "detail": f"GA collapsed at {collapsed.get('ga')} targets" if collapsed.get("ga") else "GA did not collapse"}
+def _rows(ev, mode: str = "Full", methods=TRAINING) -> list[str]:
+    return [f"{m} ({mode})" for m in methods if f"{m} ({mode})" in ev.labels]
 
 
-def f9(layers: pd.DataFrame) -> dict:
-    """Tuning the earliest window unlearns best (lowest forget All) without hurting neighbors more
-    than the other windows. ``layers``: rows with method, window, start, forget_all, neighbor_all."""
-    ok, parts = 0, []
-    methods = list(dict.fromkeys(layers["method"]))
-    for m in methods:
-        g = layers[layers["method"] == m].sort_values("start")
-        first = g.iloc[0]
-        best = g["forget_all"].min() >= first["forget_all"] - 1e-9
-        kept = first["neighbor_all"] >= g["neighbor_all"].median() - 1e-9
-        ok += best and kept
-        parts.append(f"{m}: first window forget All {first['forget_all']:.1f} (min {g['forget_all'].min():.1f}), "
-                     f"neighbor All {first['neighbor_all']:.1f} (median {g['neighbor_all'].median():.1f})")
-    return {"verdict": _v(ok, len(methods)), "detail": "; ".join(parts)}
+def _mean(values) -> float:
+    v = [x for x in values if x == x]
+    return float(np.mean(v)) if v else float("nan")
+
+
+def f1(ev) -> dict:
+    """After unlearning, FB and AA probes keep more of the knowledge than QA probes. Compared on what
+    is *retained* (after / Before per probe kind, mean over the full-mode training methods), since
+    Before already differs by kind."""
+    rows = _rows(ev)
+    if not rows or "Before" not in ev.labels:
+        return _result([part("retention", None, why="no full-mode training runs")])
+
+    def retained(t, col):
+        return _mean([t.loc[r, col] / t.loc["Before", col] for r in rows]) * 100
+
+    parts = [part(f"{k} retained minus QA retained (points of Before)",
+                  ev.estimate(lambda t, c=c: retained(t, c) - retained(t, "forget_qa")), +1)
+             for k, c in (("FB", "forget_fb"), ("AA", "forget_aa"))]
+    return _result(parts, f"mean over {', '.join(rows)}; ")
+
+
+def f2(ev) -> dict:
+    """GA (the model's own synthetic corpus) unlearns more (lower forget All) than GA* (encyclopedia
+    passages): GA - GA* forget All, averaged over the modes that have both (Full, LoRA)."""
+    modes = [m for m in ("Full", "LoRA") if f"GA ({m})" in ev.labels and f"GA* ({m})" in ev.labels]
+    if not modes:
+        return _result([part("GA - GA* forget All", None, why="needs GA and GA* runs in the same mode")])
+    est = ev.estimate(lambda t: _mean([t.loc[f"GA ({m})", "forget_all"] - t.loc[f"GA* ({m})", "forget_all"]
+                                       for m in modes]))
+    return _result([part(f"GA - GA* forget All ({', '.join(modes)})", est, -1)])
+
+
+def f3(ev) -> dict:
+    """Almost all methods trained on the synthetic corpus fail the MIA test: the forget members' loss
+    barely rises over the retain members'. Per method (GA, DPO, NPO, RT, full): the change of the
+    FM-RM loss gap against Before is below a tenth of Before's FM loss ("fails": reproduced for that
+    method) or above it. The finding holds when at least 3 of the 4 methods fail ("almost all")."""
+    rows = _rows(ev, methods=SYNTHETIC)
+    if len(rows) < 3 or "Before" not in ev.labels:
+        return _result([part("methods on C_fs", None, why=f"needs at least 3 of GA, DPO, NPO, RT in full mode, "
+                                                          f"found {len(rows)}")])
+    parts = []
+    for r in rows:
+        # positive = the gap moved by less than the "barely" scale (the method fails the MIA test)
+        est = ev.estimate(lambda t, r=r: F3_BARELY * t.loc["Before", "mia_fm"]
+                          - ((t.loc[r, "mia_fm"] - t.loc[r, "mia_rm"]) - (t.loc["Before", "mia_fm"] - t.loc["Before", "mia_rm"])))
+        parts.append(part(f"{r} barely moves the FM-RM gap (margin to {F3_BARELY:.0%} of Before FM, x100)", est, +1))
+    fails = sum(p["verdict"] == REPRODUCED for p in parts)
+    works = sum(p["verdict"] == NOT for p in parts)
+    verdict = REPRODUCED if fails >= 3 else NOT if works > len(rows) - 3 else UNTESTABLE
+    detail = f"{fails} of {len(rows)} fail, {works} clearly raise FM over RM; " + \
+             "; ".join(f"{p['name']}: {p['verdict']}, {p['text']}" for p in parts)
+    return {"verdict": verdict, "detail": detail, "parts": parts}
+
+
+def f4(ev) -> dict:
+    """LoRA unlearns less (higher forget All) AND forgets less (higher neighbor All) than full
+    fine-tuning: LoRA - Full, averaged over the methods run in both modes."""
+    pairs = [m for m in TRAINING if f"{m} (Full)" in ev.labels and f"{m} (LoRA)" in ev.labels]
+    if not pairs:
+        return _result([part("LoRA - Full", None, why="no method was run in both modes")])
+
+    def gap(col):
+        return lambda t: _mean([t.loc[f"{m} (LoRA)", col] - t.loc[f"{m} (Full)", col] for m in pairs])
+    parts = [part("unlearns less: LoRA - Full forget All", ev.estimate(gap("forget_all")), +1),
+             part("forgets less: LoRA - Full neighbor All", ev.estimate(gap("neighbor_all")), +1)]
+    return _result(parts, f"methods in both modes: {', '.join(pairs)}; ")
+
+
+def icu_drop(t: pd.DataFrame, prefix: str = "") -> float:
+    return t.loc[f"{prefix}Before", "forget_all"] - t.loc[f"{prefix}ICU", "forget_all"]
+
+
+def f5(ev=None, strong: str | None = None, weak: str | None = None) -> dict:
+    """ICU works on a strong instruction follower and barely on a weaker one: a contrast between two
+    models. ``ev`` holds both models' Before and ICU rows, labelled "<model>: Before" and
+    "<model>: ICU"; ``strong`` names the model the caller knows to be the stronger instruction
+    follower (e.g. the instruction-tuned one of a pair; never guessed from size). Without two models
+    the finding is not testable."""
+    if ev is None or strong is None or weak is None:
+        return _result([part("ICU drop, strong - weak instruction follower", None,
+                             why="the finding compares two models; the book holds the main-results runs of one "
+                                 "(build the book for both embedded models, or for both of the paper's models)")])
+    est = ev.estimate(lambda t: icu_drop(t, f"{strong}: ") - icu_drop(t, f"{weak}: "))
+    return _result([part(f"ICU's forget All drop on {strong} minus on {weak}", est, +1)])
+
+
+def tradeoff_score(t: pd.DataFrame, row: str, before: str = "Before") -> float:
+    """Forget drop minus neighbor drop against ``before`` (the grid's selection rule): unlearning
+    that does not cost neighbor knowledge."""
+    b = t.loc[before]
+    return (b["forget_all"] - t.loc[row, "forget_all"]) - (b["neighbor_all"] - t.loc[row, "neighbor_all"])
+
+
+def f6(ev, utility_items: int | None = None) -> dict:
+    """Among the full-mode parameter-changing methods: GA and NPO are the best (largest forget drop
+    minus neighbor drop: the paper ranks on efficacy and locality together; on forget All alone its
+    Table 1 ranks NPO and RT first); DPO hurts factuality plus truthfulness most; RT hurts fluency
+    most. ``utility_items``: items per utility set (None: complete sets, as the paper); the utility
+    halves are not testable below MIN_UTILITY_ITEMS."""
+    rows = _rows(ev)
+    if not {"GA (Full)", "NPO (Full)"} <= set(rows) or len(rows) < 3:
+        return _result([part("GA and NPO best", None, why="needs GA, NPO and another full-mode method")])
+    others = [r for r in rows if r not in ("GA (Full)", "NPO (Full)")]
+    parts = [part("GA and NPO best: the lower of their (forget drop - neighbor drop) minus the best other's",
+                  ev.estimate(lambda t: min(tradeoff_score(t, "GA (Full)"), tradeoff_score(t, "NPO (Full)"))
+                              - max(tradeoff_score(t, r) for r in others)), +1)]
+    few = utility_items is not None and utility_items < MIN_UTILITY_ITEMS
+    why = f"{utility_items} item(s) per utility set; an interval needs at least {MIN_UTILITY_ITEMS}" if few else None
+
+    def harm(t, r):
+        return (t.loc["Before", "fac"] - t.loc[r, "fac"]) + (t.loc["Before", "tru"] - t.loc[r, "tru"])
+    if "DPO (Full)" in rows:
+        rest = [r for r in rows if r != "DPO (Full)"]
+        parts.append(part("DPO hurts Fac+Tru most: DPO's loss minus the largest other's",
+                          None if few else ev.estimate(lambda t: harm(t, "DPO (Full)") - max(harm(t, r) for r in rest)),
+                          +1, why))
+    if "RT (Full)" in rows:
+        rest = [r for r in rows if r != "RT (Full)"]
+        parts.append(part("RT hurts Flu most: the lowest other Flu minus RT's",
+                          None if few else ev.estimate(lambda t: min(t.loc[r, "flu"] for r in rest) - t.loc["RT (Full)", "flu"]),
+                          +1, why))
+    return _result(parts)
+
+
+def f7(ev) -> dict:
+    """Prefix injection, affirmative suffix, multiple choice and reverse query are the most effective
+    attacks: what is *retained* per attack type (after / Before, mean over the full-mode training
+    methods) is higher for those four than for the other five. RT resists attacks best (lowest
+    forget AA among the full-mode methods), NPO next."""
+    rows = _rows(ev)
+    cols = [c for c in ev.point.columns if c.startswith("forget_aa_")]
+    parts = []
+    if rows and cols and "Before" in ev.labels:
+        strong = [f"forget_aa_{a}" for a in PAPER_STRONG_ATTACKS]
+        weak = [c for c in cols if c not in strong]
+
+        def retained(t, group):
+            return _mean([_mean([t.loc[r, c] / t.loc["Before", c] for r in rows]) for c in group
+                          if t.loc["Before", c] > 0]) * 100
+        parts.append(part("the paper's four attacks retained minus the other five", ev.estimate(
+            lambda t: retained(t, strong) - retained(t, weak)), +1))
+    else:
+        parts.append(part("strongest attacks", None, why="no attack-type scores in this table"))
+    if "RT (Full)" in rows and len(rows) > 1:
+        rest = [r for r in rows if r != "RT (Full)"]
+        parts.append(part("RT resists best: the lowest other forget AA minus RT's",
+                          ev.estimate(lambda t: min(t.loc[r, "forget_aa"] for r in rest) - t.loc["RT (Full)", "forget_aa"]), +1))
+        if "NPO (Full)" in rows and len(rest) > 1:
+            rest2 = [r for r in rest if r != "NPO (Full)"]
+            parts.append(part("NPO next: the lowest forget AA of the rest minus NPO's", ev.estimate(
+                lambda t: min(t.loc[r, "forget_aa"] for r in rest2) - t.loc["NPO (Full)", "forget_aa"]), +1))
+    return _result(parts)
+
+
+def f8(ev, ks: list[int], collapsed: dict[tuple[str, int], bool]) -> dict:
+    """Batch target. ``ev`` rows "<METHOD> k=<k>" (e.g. "GA k=4") and "Before k=<k>" (the original
+    model on the same k targets); ``ks`` the
+    batch sizes run; ``collapsed`` (method label, k) -> whether that run collapsed.
+    Parts: GA is stable below about 30 targets and collapses near 30 (testable only when the batch
+    sizes reach 30); RT stays stable (its neighbor All at the largest k is not below k=1's); DPO
+    and NPO fail to keep both sets (their forget drop minus neighbor drop shrinks from k=1 to the
+    largest k)."""
+    big, first = max(ks), min(ks)
+    parts = []
+    ga = {k: collapsed.get(("GA", k)) for k in ks if ("GA", k) in collapsed}
+    if ga:
+        if big < 30:
+            parts.append(part("GA collapses near 30 targets", None,
+                              why=f"the largest batch here is {big} targets; the paper sees GA collapse near 30"))
+        else:
+            first_collapse = min((k for k, c in ga.items() if c), default=None)
+            ok = first_collapse is not None and 20 <= first_collapse <= 40
+            v = REPRODUCED if ok else NOT
+            parts.append({"name": "GA stable below and collapsed near 30 targets", "verdict": v, "estimate": None,
+                          "text": f"first collapse at {first_collapse} targets" if first_collapse else
+                                  f"no collapse up to {big} targets"})
+
+    def label(m, k):
+        return f"{m} k={k}"
+    if label("RT", big) in ev.labels and label("RT", first) in ev.labels and big > first:
+        if collapsed.get(("RT", big)):
+            parts.append({"name": "RT stable", "verdict": NOT, "estimate": None, "text": f"RT collapsed at {big} targets"})
+        else:
+            parts.append(part(f"RT stable: neighbor All at k={big} minus at k={first}", ev.estimate(
+                lambda t: t.loc[label("RT", big), "neighbor_all"] - t.loc[label("RT", first), "neighbor_all"]), +1,
+                why="predicted not negative; a tie is not testable"))
+    for m in ("DPO", "NPO"):
+        if label(m, big) in ev.labels and label(m, first) in ev.labels and big > first:
+            parts.append(part(f"{m} fails to keep both sets: (forget drop - neighbor drop) at k={first} minus at k={big}",
+                              ev.estimate(lambda t, m=m: tradeoff_score(t, label(m, first), f"Before k={first}")
+                                          - tradeoff_score(t, label(m, big), f"Before k={big}")), +1))
+    if not parts:
+        parts.append(part("batch target", None, why="no batch runs"))
+    return _result(parts)
+
+
+def f9(ev, windows: list[str], methods: list[str], n_targets: int) -> dict:
+    """Partial-layer: tuning the earliest window unlearns best (lowest forget All) without hurting
+    neighbors more than the other windows. ``ev`` rows "<METHOD> <window>" plus "Before"; all windows
+    trained with one shared setting. Each part averages over ``methods``; a single target cannot
+    separate windows from the target's own quirks, so one target is not testable."""
+    if len(windows) < 2 or not methods:
+        return _result([part("earliest window", None, why="needs at least two windows")])
+    if n_targets < 2:
+        return _result([part("earliest window", None, why="the windows were trained on one target; "
+                                                          "the finding needs more than one")])
+    first, rest = windows[0], windows[1:]
+
+    def over_methods(fn):
+        return lambda t: _mean([fn(t, m) for m in methods])
+    parts = [part("unlearns best: the lowest other window's forget All minus the first's", ev.estimate(over_methods(
+        lambda t, m: min(t.loc[f"{m} {w}", "forget_all"] for w in rest) - t.loc[f"{m} {first}", "forget_all"])), +1),
+        part("keeps neighbors: the first window's neighbor All minus the others' mean", ev.estimate(over_methods(
+            lambda t, m: t.loc[f"{m} {first}", "neighbor_all"] - _mean([t.loc[f"{m} {w}", "neighbor_all"] for w in rest]))),
+            +1)]
+    return _result(parts, f"{', '.join(methods)}, windows {', '.join(windows)}; ")
+
+
+def is_refusal(text: str) -> bool:
+    return bool(REFUSAL.search(text or ""))
 
 
 def refusal_share(predictions: list[str]) -> float:
     """Share of answers that refuse ("I don't know", "I'm not sure", ...), x100."""
-    return 100 * sum(bool(REFUSAL.search(p)) for p in predictions) / max(1, len(predictions))
+    return 100 * sum(is_refusal(p) for p in predictions) / max(1, len(predictions))
 
 
-def f10(shares: dict[str, float]) -> dict:
-    """ICU and RT refuse; GA, DPO and NPO answer wrongly. ``shares``: method -> refusal share of its
-    forget answers after unlearning (x100)."""
-    refusers = [m for m in ("ICU", "RT (Full)") if m in shares]
-    answerers = [m for m in ("GA (Full)", "DPO (Full)", "NPO (Full)") if m in shares]
-    low = max(shares[m] for m in answerers) if answerers else 0.0
-    ok = sum(shares[m] > low for m in refusers)
-    detail = ", ".join(f"{m} {shares[m]:.0f}%" for m in refusers + answerers)
-    return {"verdict": _v(ok, len(refusers)), "detail": f"share of refusals among forget answers: {detail}"}
+# per-record values for the bootstrap (stats.Key): refusals among forget answers, and among the
+# forget answers that are wrong (ROUGE-L recall < 0.5), those that say something (neither empty nor
+# a refusal)
+F10_KEYS = {
+    "refusal": Key("probe", lambda r: r["set"] == "forget", lambda r: float(is_refusal(r["prediction"]))),
+    "wrong_substantive": Key("probe", lambda r: r["set"] == "forget" and r["score"] < 0.5,
+                             lambda r: float(bool(r["prediction"].strip()) and not is_refusal(r["prediction"]))),
+}
 
 
-def tradeoff(curves: dict[str, pd.DataFrame], before: dict) -> dict:
-    """Figure 3: more forgetting costs neighbor knowledge. Per curve (Before, then each step), does
-    neighbor All end lower than Before where forget efficacy rose?"""
-    ok, parts = 0, []
-    for label, c in curves.items():
-        gain = before["forget_all"] - c["forget_all"].iloc[-1]
-        loss = before["neighbor_all"] - c["neighbor_all"].iloc[-1]
-        ok += gain > 0 and loss > 0
-        parts.append(f"{label}: forget efficacy +{gain:.1f}, neighbor {-loss:+.1f}")
-    return {"verdict": _v(ok, len(curves)), "detail": "; ".join(parts)}
+def f10(ev) -> dict:
+    """Case study: ICU and RT refuse; GA, DPO and NPO answer with something wrong. ``ev``: a
+    bootstrap with the ``F10_KEYS`` (rows "ICU", "RT (Full)", "GA (Full)", ...). Parts: the lower
+    refusal share of ICU and RT minus the highest of GA, DPO, NPO; and among the wrong answers of each
+    of GA, DPO and NPO, more than half say something (neither empty nor a refusal)."""
+    refusers = [m for m in ("ICU", "RT (Full)") if m in ev.labels]
+    answerers = [m for m in ("GA (Full)", "DPO (Full)", "NPO (Full)") if m in ev.labels]
+    if not refusers or not answerers:
+        return _result([part("refusals", None, why="needs ICU or RT and GA, DPO or NPO")])
+    parts = [part(f"refuse: the lower refusal share of {', '.join(refusers)} minus the highest of {', '.join(answerers)} (%)",
+                  ev.estimate(lambda t: min(t.loc[m, "refusal"] for m in refusers) - max(t.loc[m, "refusal"] for m in answerers)),
+                  +1),
+             part(f"answer wrongly: the lowest share of substantive answers among the wrong answers of "
+                  f"{', '.join(answerers)}, minus 50%",
+                  ev.estimate(lambda t: min(t.loc[m, "wrong_substantive"] for m in answerers) - 50), +1)]
+    return _result(parts)
+
+
+def tradeoff(ev, curves: dict[str, list[str]], collapsed: set[str] = frozenset()) -> dict:
+    """Figure 3: more forgetting costs neighbor knowledge. ``curves``: curve name -> its rows in
+    ``ev`` (epochs or RepE strengths, in order); the end point of each curve against Before: forget
+    drop > 0 and neighbor drop > 0, pooled (mean over curves). Collapsed rows are never points."""
+    ends = {name: [r for r in rows if r not in collapsed][-1:] for name, rows in curves.items()}
+    ends = {k: v[0] for k, v in ends.items() if v}
+    if not ends:
+        return _result([part("trade-off", None, why="no curve with a non-collapsed point")])
+    parts = [part("forgets: Before - end point forget All (mean over curves)", ev.estimate(
+        lambda t: _mean([t.loc["Before", "forget_all"] - t.loc[r, "forget_all"] for r in ends.values()])), +1),
+        part("costs neighbors: Before - end point neighbor All (mean over curves)", ev.estimate(
+            lambda t: _mean([t.loc["Before", "neighbor_all"] - t.loc[r, "neighbor_all"] for r in ends.values()])), +1)]
+    return _result(parts, f"end points: {', '.join(ends.values())}; ")
+
+
+def memorization(ev, rwku: str, others: list[str]) -> dict:
+    """Figure 1: RWKU knowledge is the most memorized source: the highest mean EM and the lowest mean
+    NLL. ``ev`` rows sources, columns em and nll (x1, not x100)."""
+    return _result([
+        part("highest EM: RWKU's minus the highest other source's",
+             ev.estimate(lambda t: t.loc[rwku, "em"] - max(t.loc[o, "em"] for o in others)), +1),
+        part("lowest NLL: the lowest other source's minus RWKU's",
+             ev.estimate(lambda t: min(t.loc[o, "nll"] for o in others) - t.loc[rwku, "nll"]), +1)])
+
+
+def verdict_line(v: dict) -> str:
+    """The verdict and its parts as one markdown sentence for the book."""
+    return f"**{v['verdict']}**. " + "; ".join(f"{p['name']}: *{p['verdict']}*, {p['text']}" for p in v["parts"]) + "."

@@ -16,6 +16,13 @@ import pandas as pd  # noqa: E402
 UTILITY = {"gen": "Gen (MMLU)", "rea": "Rea (BBH)", "tru": "Tru (TruthfulQA)", "fac": "Fac (TriviaQA)", "flu": "Flu"}
 
 
+def _err(df: pd.DataFrame, key: str):
+    """Asymmetric error bars from the ``<key>_lo`` / ``<key>_hi`` columns (the 95% interval), or None."""
+    if f"{key}_lo" not in df or f"{key}_hi" not in df:
+        return None
+    return [(df[key] - df[f"{key}_lo"]).clip(lower=0).to_numpy(), (df[f"{key}_hi"] - df[key]).clip(lower=0).to_numpy()]
+
+
 def memorization(df: pd.DataFrame):
     """Figure 1: exact memorization (EM) against NLL, one point per text, one colour per source."""
     fig, ax = plt.subplots(figsize=(5.5, 4))
@@ -30,16 +37,20 @@ def memorization(df: pd.DataFrame):
 
 def tradeoff(curves: dict[str, pd.DataFrame], before: dict):
     """Figure 3: forget efficacy (100 - forget_all) against neighbor_all and each utility metric.
-    ``curves``: method label -> rows per step (epoch or RepE alpha) with the summary columns;
-    every curve starts at Before."""
+    ``curves``: method label -> rows per step (epoch or RepE alpha) with the summary columns (and
+    ``<key>_lo``/``<key>_hi``: 95% intervals, drawn as error bars); every curve starts at Before
+    (``before``: a dict with the same keys)."""
     keys = ["neighbor_all"] + list(UTILITY)
     fig, axes = plt.subplots(2, 3, figsize=(12, 7))
+    b = pd.DataFrame([before])
     for ax, key in zip(axes.flat, keys):
         for label, df in curves.items():
-            pts = df.dropna(subset=[key])
-            xs = [100 - before["forget_all"]] + list(100 - pts["forget_all"])
-            ys = [before[key]] + list(pts[key])
-            ax.plot(xs, ys, marker="o", ms=3, label=label)
+            pts = pd.concat([b, df]).dropna(subset=[key]).reset_index(drop=True)
+            eff = pts.assign(**{"eff": 100 - pts["forget_all"]})
+            if "forget_all_lo" in pts:
+                eff["eff_lo"], eff["eff_hi"] = 100 - pts["forget_all_hi"], 100 - pts["forget_all_lo"]
+            ax.errorbar(eff["eff"], pts[key], xerr=_err(eff, "eff"), yerr=_err(pts, key), marker="o", ms=3,
+                        capsize=2, elinewidth=0.7, label=label)
         ax.scatter([100 - before["forget_all"]], [before[key]], color="black", zorder=5, s=30)
         ax.set_xlabel("forget efficacy (100 - forget All)")
         ax.set_ylabel({"neighbor_all": "neighbor All"}.get(key, UTILITY.get(key, key)))
@@ -48,10 +59,16 @@ def tradeoff(curves: dict[str, pd.DataFrame], before: dict):
     return fig
 
 
-def attack_types(df: pd.DataFrame):
-    """Figure 4: forget score per probe kind and attack type (columns) per method (rows), as bars."""
+def attack_types(df: pd.DataFrame, lo: pd.DataFrame | None = None, hi: pd.DataFrame | None = None):
+    """Figure 4: forget score per probe kind and attack type (columns) per method (rows), as bars,
+    with the 95% intervals ``lo``/``hi`` (same shape) as error bars."""
     fig, ax = plt.subplots(figsize=(12, 4))
-    df.T.plot.bar(ax=ax, width=0.8)
+    yerr = None
+    if lo is not None and hi is not None:
+        import numpy as np
+        low, high = (df - lo.loc[df.index, df.columns]).clip(lower=0), (hi.loc[df.index, df.columns] - df).clip(lower=0)
+        yerr = np.stack([low.to_numpy(), high.to_numpy()], axis=1)     # (methods, 2, attack types)
+    df.T.plot.bar(ax=ax, width=0.8, yerr=yerr, capsize=1.5, error_kw={"elinewidth": 0.6})
     ax.set_ylabel("forget score (ROUGE-L recall x100, lower = more forgotten)")
     ax.legend(fontsize=7, ncol=4)
     fig.tight_layout()
@@ -59,11 +76,12 @@ def attack_types(df: pd.DataFrame):
 
 
 def against(df: pd.DataFrame, x: str, keys: list[str], xlabel: str):
-    """Figures 5 and 7: one panel per key, one line per method, against ``x`` (targets or window)."""
+    """Figures 5 and 7: one panel per key, one line per method, against ``x`` (targets or window);
+    ``<key>_lo``/``<key>_hi`` columns (95% intervals) are drawn as error bars."""
     fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.4))
     for ax, key in zip(axes, keys):
         for method, g in df.groupby("method", sort=False):
-            ax.plot(g[x].astype(str), g[key], marker="o", label=method)
+            ax.errorbar(g[x].astype(str), g[key], yerr=_err(g, key), marker="o", capsize=3, label=method)
         ax.set_title(key)
         ax.set_xlabel(xlabel)
         ax.tick_params(axis="x", labelrotation=45 if df[x].astype(str).str.len().max() > 3 else 0)

@@ -28,11 +28,11 @@ CHAPTER_RUNS = {                  # which of the plan's run lists each chapter r
     "03_main_results": ("before", "main"),
     "04_tradeoff": ("before", "main", "repe"),
     "05_attack_types": ("before", "main"),
-    "06_batch_target": ("batch",),
-    "07_partial_layer": ("layers",),
+    "06_batch_target": ("batch_before", "batch"),
+    "07_partial_layer": ("before", "layers"),
     "08_case_studies": ("before", "main"),
 }
-LISTS = ("memorization", "before", "main", "repe", "batch", "layers")
+LISTS = ("memorization", "before", "main", "repe", "batch_before", "batch", "layers")
 
 
 @dataclass

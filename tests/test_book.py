@@ -58,13 +58,16 @@ def test_data_tour_shows_the_computed_statistics(smoke_book):
 
 
 def test_main_results_table_is_the_stored_runs(smoke_book):
-    """Every row of the rendered main table equals the last-epoch summary of its run in the store."""
+    """Every row of the rendered main table equals the last-epoch summary of its run in the store,
+    with "±" half the 95% interval of the store's bootstrap (utility cells: the item count)."""
+    from rwku_core import tables
     plan = experiments.Plan(MODEL, "smoke", results_dir=str(smoke_book / "results"))
     expected = {"Before": experiments.last_epoch(plan.before())}
     for (method, mode), path in plan.main().items():
         expected[experiments.label(method, mode)] = experiments.last_epoch(path)
-    _, tables = _tables(_page(smoke_book, "03_main_results"))
-    ours = tables[0]
+    half = tables.main_bootstrap(plan).half_widths(SUMMARY_COLUMNS)
+    _, page_tables = _tables(_page(smoke_book, "03_main_results"))
+    ours = page_tables[0]
     header = [h for h in ours[0] if h]
     assert header[:len(SUMMARY_COLUMNS)] == SUMMARY_COLUMNS or header[-len(SUMMARY_COLUMNS):] == SUMMARY_COLUMNS
     seen = set()
@@ -72,9 +75,37 @@ def test_main_results_table_is_the_stored_runs(smoke_book):
         if row and row[0] in expected:
             cells = row[-len(SUMMARY_COLUMNS):]
             for col, cell in zip(SUMMARY_COLUMNS, cells):
-                assert cell == f"{expected[row[0]][col]:.1f}", (row[0], col)
+                assert cell.split(" ")[0] == f"{expected[row[0]][col]:.1f}", (row[0], col, cell)
+                if col in tables.UTILITY_COLUMNS:
+                    assert cell.endswith("(n=1)"), (row[0], col, cell)
+                else:
+                    assert cell.endswith(f"±{half.loc[row[0], col]:.1f}"), (row[0], col, cell)
             seen.add(row[0])
     assert seen == set(expected)
+
+
+def test_case_study_answers_are_the_stored_answers_to_their_queries(smoke_book):
+    """Each answer of the case table is the stored prediction, for the case's target, of the probe
+    whose query heads its column."""
+    plan = experiments.Plan(MODEL, "smoke", results_dir=str(smoke_book / "results"))
+    target = load_targets("mini", plan.targets)[0]
+    by_query = {p.query: p.id for p in target.forget}       # queries are shorter than the display width
+    stored = {"Before": experiments.records(plan.before())}
+    for (method, mode), path in plan.main().items():
+        if mode != "lora":
+            stored[experiments.label(method, mode)] = experiments.records(path)
+    _, page_tables = _tables(_page(smoke_book, "08_case_studies"))
+    case = next(t for t in page_tables if any(r and r[0] == "query" for r in t))
+    rows = {r[0]: r[1:] for r in case if r}
+    checked = 0
+    for i, query in enumerate(rows["query"]):
+        pid = by_query[query]
+        for label, recs in stored.items():
+            want = next(r["prediction"] for r in recs if r["target"] == target.name and r["id"] == pid)
+            got = rows[label][i]          # pandas shortens cells past display.max_colwidth with "..."
+            assert got == want.strip() or (got.endswith("...") and want.strip().startswith(got[:-3])), (label, query)
+            checked += 1
+    assert checked >= len(stored)
 
 
 def test_rebuild_uses_cached_chapters(smoke_book):

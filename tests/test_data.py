@@ -28,10 +28,11 @@ def test_mini_has_ten_paper_targets_with_official_indices(mini):
 def test_mini_counts_per_target(mini):
     for t in mini:
         s = rd.statistics([t])[0]
-        assert s["forget_fb"] >= 12 and s["forget_qa"] >= 12 and s["forget_aa"] >= 27, t.name
-        assert min(Counter(p.attack for p in t.probes("forget", "aa")).values()) >= 3, t.name
+        assert s["forget_fb"] >= 12 and s["forget_qa"] >= 12 and s["forget_aa"] == 36, t.name
+        per_type = Counter(p.attack for p in t.probes("forget", "aa"))
+        assert set(per_type) == set(ATTACK_TYPES) and set(per_type.values()) == {4}, (t.name, dict(per_type))
         assert s["attack_types"] == 9, t.name
-        assert s["neighbor_fb"] >= 10 and s["neighbor_qa"] >= 10, t.name
+        assert s["neighbor_fb"] >= 24 and s["neighbor_qa"] >= 24, t.name
         assert s["mia_fm"] >= 8 and s["mia_rm"] >= 8 and s["passages"] >= 4, t.name
         for text in t.mia_forget + t.mia_retain:
             n = len(re.findall(r"[.!?](\s|$)", text))

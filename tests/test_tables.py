@@ -30,36 +30,31 @@ def test_unknown_profile_lists_the_valid_ones():
         get_profile("huge")
 
 
-def test_finding_verdicts_on_known_numbers():
-    rows = {"Before": [80, 60, 60, 70, 90, 300, 250, 50, 50, 600],
-            "ICU": [75, 60, 60, 68, 88, 300, 250, 50, 50, 600],
-            "GA* (Full)": [50, 40, 40, 45, 85, 310, 250, 48, 50, 590],
-            "GA (Full)": [10, 5, 20, 12, 70, 320, 260, 45, 48, 580],
-            "NPO (Full)": [15, 8, 25, 16, 75, 320, 262, 46, 47, 585],
-            "DPO (Full)": [40, 30, 45, 38, 80, 305, 255, 20, 30, 590],
-            "RT (Full)": [35, 20, 40, 32, 60, 302, 252, 44, 45, 300]}
-    cols = ["forget_fb", "forget_qa", "forget_aa", "forget_all", "neighbor_all", "mia_fm", "mia_rm", "fac", "tru", "flu"]
-    df = pd.DataFrame(rows, index=cols).T.astype(float)
-    assert findings.f2(df)["verdict"] == findings.REPRODUCED            # GA 12 < GA* 45
-    assert findings.f1(df)["verdict"] == findings.REPRODUCED            # FB and AA above QA
-    f5 = findings.f5(df)                       # one model's table cannot test a two-model contrast
-    assert f5["verdict"] == findings.UNTESTABLE and "lowers forget All by 2.0 points" in f5["detail"]
-    assert findings.f6(df)["verdict"] == findings.REPRODUCED            # GA/NPO best, DPO Fac+Tru, RT Flu
-    df.loc["DPO (Full)", ["fac", "tru"]] = 50                           # now RT loses most Fac+Tru
-    assert findings.f6(df)["verdict"] == findings.PARTLY
-    f3 = findings.f3(df)                                                 # gaps move by 10, 8, 0, 0 < 30
-    assert f3["verdict"] == findings.REPRODUCED and "+10.0" in f3["detail"]
+def test_refusal_share():
     assert findings.refusal_share(["I don't know.", "Paris", "I'm not sure about that", ""]) == 50.0
-    # within noise (under 3 points) a comparison is not testable; a clear reversal is not reproduced
-    df.loc["GA (Full)", "forget_all"] = 44
-    assert findings.f2(df)["verdict"] == findings.UNTESTABLE
-    df.loc["GA (Full)", "forget_all"] = 60
-    assert findings.f2(df)["verdict"] == findings.NOT
-    # no method loses Fac+Tru (a handful of utility items): that part of F6 is not testable
-    df.loc[:, ["fac", "tru"]] = 50
-    df.loc["GA (Full)", "forget_all"] = 12
-    f6 = findings.f6(df)
-    assert f6["verdict"] == findings.PARTLY and "DPO hurts Fac+Tru most: not testable" in f6["detail"]
+
+
+def test_case_table_answers_belong_to_the_query_of_their_column():
+    """Probe ids repeat across targets ("forget_qa_0" exists for every target): each answer in the
+    case table must be the answer to the query at the head of its column, about the case's target."""
+    from rwku_core.data import load_targets
+    from rwku_core.tables import case_table
+    a, b = load_targets("mini", [1, 4])
+
+    def recs(label):
+        # the case target first, then another whose ids repeat: keyed by id alone, its answers would win
+        return [{"target": t.name, "set": "forget", "kind": p.kind, "attack": p.attack, "id": p.id, "gold": p.answer,
+                 "prediction": f"{label} on {t.name} / {p.id}"} for t in (a, b) for p in t.forget[:40]]
+    runs = {"Before": recs("Before"), "GA (Full)": recs("GA (Full)")}
+    table = case_table(runs, a)
+    queries = {p.id: p for p in a.forget}
+    assert len(table.columns) >= 3
+    for col in table.columns:
+        probe = next(p for p in a.forget if p.query == table.loc["query", col])
+        assert table.loc["gold", col] == probe.answer
+        for label in runs:
+            assert table.loc[label, col] == f"{label} on {a.name} / {probe.id}", (label, col)
+    assert set(queries) >= {p.id for p in a.forget[:40]}
 
 
 def test_row_labels_match_the_paper_tables():
@@ -76,15 +71,15 @@ def test_repe_strength_follows_the_hyper_parameter_setting(tmp_path):
     trade-off sweep's point at that alpha (one configuration, one run directory)."""
     from rwku_core import hparams
     from rwku_core.runner import run_unlearn
-    assert hparams.inference_hp("embedded", "repe") == {"alpha": 0.2}
-    assert hparams.inference_hp("paper", "repe") == {"alpha": 1.0}
+    assert hparams.inference_hp("embedded", "repe") == {"alpha": 0.01}
+    assert hparams.inference_hp("paper", "repe") == {"alpha": 0.01}
     assert hparams.inference_hp("embedded", "icu") == {}
     with pytest.raises(ValueError, match="valid: paper, embedded"):
         hparams.inference_hp("big", "repe")
     paths = []
-    for hp in (None, {"alpha": 0.2}, {"alpha": 0.3}):
+    for hp in (None, {"alpha": 0.01}, {"alpha": 0.3}):
         with pytest.raises(FileNotFoundError) as err:
             run_unlearn("smollm2-135m-instruct", "mini", [1], "repe", out=tmp_path, method_hp=hp, compute=False)
         paths.append(err.value.path)
     assert paths[0] == paths[1] != paths[2]
-    assert get_profile("default")["repe_alphas"] == [0.1, 0.2, 0.3, 1.0]
+    assert get_profile("default")["repe_alphas"] == [0.005, 0.01, 0.03]
