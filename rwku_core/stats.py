@@ -96,6 +96,7 @@ class Estimate:
     se: float
     n_targets: int
     bootstrapped: bool = True
+    unit: str = "targets"          # what the resampled count is ("texts per source" for GroupBootstrap)
 
     def text(self, digits: int | None = None) -> str:
         if digits is None:          # two decimals for small quantities (an NLL, a share of 1)
@@ -137,8 +138,13 @@ def part(name: str, est: Estimate | None, direction: int = 1, why: str | None = 
     text = est.text()
     if verdict == UNTESTABLE and est.bootstrapped:
         need = est.targets_needed()
-        text += (f"; about {need} targets would decide it" if math.isfinite(need) and need < 10**6
-                 else "; no number of targets would decide a zero difference")
+        if not math.isfinite(est.se):
+            text = (f"{est.point:+.1f}, undefined on more than a tenth of the bootstrap replicates "
+                    f"(a probe kind or type with too few evaluated probes)")
+        elif math.isfinite(need) and need < 10**6:
+            text += f"; about {need} {est.unit} would decide it"
+        else:
+            text += "; a zero difference: no sample size would decide it"
     if why:
         text += f" ({why})"
     return {"name": name, "verdict": verdict, "text": text, "estimate": est}
@@ -253,11 +259,12 @@ class Bootstrap:
         point = float(fn(self.point))
         reps = np.array([float(fn(f)) for f in self.frames()])
         reps = reps[np.isfinite(reps)]
+        unit = getattr(self, "unit", "targets")
         if len(reps) < 0.9 * self.n:        # the statistic is undefined on many replicates
-            return Estimate(point, -math.inf, math.inf, math.inf, self.n_targets)
+            return Estimate(point, -math.inf, math.inf, math.inf, self.n_targets, unit=unit)
         a = (1 - LEVEL) / 2
         return Estimate(point, float(np.quantile(reps, a)), float(np.quantile(reps, 1 - a)),
-                        float(reps.std(ddof=1)), self.n_targets)
+                        float(reps.std(ddof=1)), self.n_targets, unit=unit)
 
     def interval(self, label: str, key: str) -> tuple[float, float]:
         col = self.reps[:, self.labels.index(label), list(self.keys).index(key)]
@@ -322,7 +329,7 @@ class GroupBootstrap:
     as ``Bootstrap`` (``point``, ``estimate``, ``half_widths``)."""
 
     def __init__(self, df: pd.DataFrame, group: str, columns: list[str], n: int = N_REPLICATES, seed: int = SEED):
-        self.n, self.n_targets = n, None
+        self.n, self.n_targets, self.unit = n, None, f"items per {group}"
         groups = list(dict.fromkeys(df[group]))
         self.labels = groups
         rng = np.random.default_rng(seed)

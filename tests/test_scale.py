@@ -28,11 +28,11 @@ def test_shard_spec():
 def test_run_list_of_the_default_profile_and_its_shards():
     plan = Plan("smollm2-135m-instruct", "default")
     units = sweep.run_list(plan)
-    # by hand, for 3 targets: Before 3; ICU, RepE and 5 methods in full mode 7 x 3; LoRA for GA and
-    # NPO 2 x 3; RepE at 0.1, 0.3 and 1.0 (0.2 is the main table's run) 3 x 3; batch target GA and
-    # RT on target 1 alone, on 2 and on 4 targets 2 x 3; layer windows GA and NPO x 3 windows on
-    # target 1; memorization 1
-    assert len(units) == 3 + 21 + 6 + 9 + 6 + 6 + 1 == 52
+    # by hand, for 4 targets: Before 4; ICU, RepE and 5 methods in full mode 7 x 4; LoRA for GA and
+    # NPO 2 x 4; RepE at 0.005 and 0.03 (0.01 is the main table's run) 2 x 4; batch target GA and RT:
+    # k = 1 is the main runs, k = 4 one batch unit each (2); their Before is the main Before; layer
+    # windows GA x 3 windows on the first 2 targets 6; memorization 1
+    assert len(units) == 4 + 28 + 8 + 8 + 2 + 6 + 1 == 57
     ids = [u.id for u in units]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert [u.id for u in sweep.run_list(Plan("smollm2-135m-instruct", "default"))] == ids   # deterministic
@@ -42,7 +42,7 @@ def test_run_list_of_the_default_profile_and_its_shards():
         assert max(map(len, parts)) - min(map(len, parts)) <= 1           # balanced by count
     # a chapter's list is the part of the book's list that the chapter reads
     layers = [u.id for u in sweep.run_list(plan, ["07_partial_layer"])]
-    assert len(layers) == 6 and set(layers) <= set(ids)
+    assert len(layers) == 4 + 6 and set(layers) <= set(ids)             # Before (the F9 rows) and the windows
 
 
 def _store_files(root: Path) -> dict:
