@@ -219,11 +219,13 @@ def records_by_epoch(path: Path) -> dict[int, list[dict]]:
     by_target: dict = {}
     for r in recs:
         by_target.setdefault(r["target"], {}).setdefault(r.get("epoch", 0), []).append(r)
-    epochs = sorted({e for d in by_target.values() for e in d})
     out = {}
-    for e in epochs:
-        out[e] = [r for d in by_target.values() for r in d[max(x for x in d if x <= e)]] if e > 0 or len(epochs) == 1 \
-            else [r for d in by_target.values() for r in d.get(0, [])]
+    for e in sorted({e for d in by_target.values() for e in d}):
+        out[e] = []
+        for d in by_target.values():
+            done = [x for x in d if x <= e]
+            if done:
+                out[e] += d[max(done)]
     return out
 
 

@@ -232,3 +232,17 @@ def test_decide_and_targets_needed():
     assert Estimate(0, -1, 1, 1, 4).targets_needed() == math.inf
     assert decide(Estimate(3, 3, 3, 0, 100, bootstrapped=False)) == REPRODUCED
     assert decide(Estimate(0, 0, 0, 0, 100, bootstrapped=False)) == UNTESTABLE
+
+
+def test_records_by_epoch_carry_a_collapsed_target_forward(tmp_path):
+    from rwku_core import experiments, results
+    recs = [{"target": "A", "epoch": e, "set": "forget", "kind": "qa", "attack": None, "id": "q", "prediction": "",
+             "score": s} for e, s in ((1, 0.5), (2, 0.25))]
+    recs.append({"target": "B", "epoch": 1, "set": "forget", "kind": "qa", "attack": None, "id": "q",
+                 "prediction": "", "score": 1.0})                # B collapsed after epoch 1
+    path = tmp_path / "run"
+    results.write_run(path, [], {}, recs, {"kind": "unlearn"})
+    by_epoch = experiments.records_by_epoch(path)
+    assert sorted(by_epoch) == [1, 2]
+    assert sorted((r["target"], r["epoch"]) for r in by_epoch[2]) == [("A", 2), ("B", 1)]
+    assert sorted((r["target"], r["epoch"]) for r in experiments.records(path)) == [("A", 2), ("B", 1)]

@@ -83,3 +83,32 @@ def test_repe_strength_follows_the_hyper_parameter_setting(tmp_path):
         paths.append(err.value.path)
     assert paths[0] == paths[1] != paths[2]
     assert get_profile("default")["repe_alphas"] == [0.005, 0.01, 0.03]
+
+
+def test_verdict_list_reads_the_glued_verdicts(tmp_path, capsys):
+    """scripts/verdicts.py prints what the executed chapters glued and counts the decided findings."""
+    import importlib.util
+
+    import nbformat
+    spec = importlib.util.spec_from_file_location("verdicts", "scripts/verdicts.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    folder = tmp_path / "book" / "smollm2-135m-instruct"
+    folder.mkdir(parents=True)
+    by_chapter: dict = {}
+    for finding, (chapter, name) in mod.GLUED.items():
+        verdict = {"F2": "reproduced", "F4": "not reproduced", "F6": "partly reproduced"}.get(finding, "not testable at this scale")
+        by_chapter.setdefault(chapter, []).append(nbformat.v4.new_output(
+            "display_data", data={mod.PREFIX + "text/markdown": f"**{verdict}**. part: *{verdict}*, +1.0 [+0.5, +1.5]."},
+            metadata={"scrapbook": {"name": name, "mime_prefix": mod.PREFIX}}))
+    for chapter, outputs in by_chapter.items():
+        nb = nbformat.v4.new_notebook()
+        nb.cells.append(nbformat.v4.new_code_cell("glue(...)", outputs=outputs))
+        nbformat.write(nb, folder / f"{chapter}.ipynb")
+    assert mod.main(["--root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "- **F2**: **reproduced**. part" in out and "+1.0 [+0.5, +1.5]" in out
+    assert out.strip().endswith("2 of 10 findings decided (reproduced or not reproduced).")
+    (folder / "08_case_studies.ipynb").unlink()
+    with pytest.raises(SystemExit):
+        mod.main(["--root", str(tmp_path)])
