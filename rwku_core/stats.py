@@ -141,8 +141,10 @@ def part(name: str, est: Estimate | None, direction: int = 1, why: str | None = 
         if not math.isfinite(est.se):
             text = (f"{est.point:+.1f}, undefined on more than a tenth of the bootstrap replicates "
                     f"(a probe kind or type with too few evaluated probes)")
-        elif math.isfinite(need) and need < 10**6:
+        elif math.isfinite(need) and need <= 1000:
             text += f"; about {need} {est.unit} would decide it"
+        elif math.isfinite(need):
+            text += f"; more than 1000 {est.unit} would be needed to decide it"
         else:
             text += "; a zero difference: no sample size would decide it"
     if why:
