@@ -44,8 +44,8 @@ def _edit(path: Path, text: str = "\n# an edit\n") -> str:
 
 def test_editing_a_method_invalidates_its_runs_and_only_its_runs(package_copy):
     base = _units(package_copy)
-    # Before 3, ICU, RepE and 5 methods in full 7 x 3, LoRA GA and NPO 2 x 3, RepE at 3 more alphas 3 x 3
-    assert len(base) == 3 + 21 + 6 + 9 and sum("/npo-" in u for u in base) == 6
+    # Before 4, ICU, RepE and 5 methods in full 7 x 4, LoRA GA and NPO 2 x 4, RepE at 2 more alphas 2 x 4
+    assert len(base) == 4 + 28 + 8 + 8 and sum("/npo-" in u for u in base) == 8
     npo = package_copy / "rwku_core" / "methods" / "npo.py"
     old = _edit(npo)
     try:
@@ -53,10 +53,10 @@ def test_editing_a_method_invalidates_its_runs_and_only_its_runs(package_copy):
     finally:
         npo.write_text(old, encoding="utf-8")
     changed = sorted(set(base) - set(edited))
-    assert len(changed) == 6 and all("/npo-" in u for u in changed), changed
+    assert len(changed) == 8 and all("/npo-" in u for u in changed), changed
 
     # the store's own code and the book's code compute nothing a run holds: no run changes
-    for name in ("results.py", "tables.py", "findings.py", "book.py"):
+    for name in ("results.py", "tables.py", "findings.py", "stats.py", "book.py"):
         f = package_copy / "rwku_core" / name
         old = _edit(f)
         try:
