@@ -21,7 +21,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .stats import NOT, PARTLY, REPRODUCED, UNTESTABLE, Estimate, Key, combine, part  # noqa: F401
+from .stats import NOT, PARTLY, REPRODUCED, UNTESTABLE, Key, combine, part  # noqa: F401 (verdict names re-exported)
 
 REFUSAL = re.compile(r"\b(don'?t know|do not know|not sure|no idea|can'?t (answer|say|help)|cannot|unable|sorry|"
                      r"not (familiar|aware)|no information|unknown to me)\b", re.I)

@@ -15,7 +15,7 @@ targets and probes the two runs share move together.
 
 Intervals are percentile intervals (2.5% and 97.5% of the replicates). With few targets they are
 rough (with 3 targets a replicate can only draw 10 target multisets): the book states the number of
-targets behind every interval. The paper's own tables publish no intervals: ``Bootstrap.from_table``
+targets behind every interval. The paper's own tables publish no intervals: ``Published``
 wraps them so the same verdict rules apply, with the published point values (means over 100
 targets) taken as exact.
 """
@@ -166,10 +166,6 @@ def combine(parts: list[dict]) -> str:
     return UNTESTABLE
 
 
-def decided(verdict: str) -> bool:
-    return verdict in (REPRODUCED, NOT)
-
-
 # ---- the bootstrap -----------------------------------------------------------------------------
 class Bootstrap:
     """Paired bootstrap of the summary keys of several runs. ``runs``: label -> the records of one
@@ -180,6 +176,7 @@ class Bootstrap:
         self.labels = list(runs)
         self.keys = {**KEYS, **(extra or {})}
         self.n = n
+        self.unit = "targets"            # what the "would decide it" count counts
         units: dict[tuple, set] = {}     # (group, target) -> unit ids
         targets: set = set()
         for recs in runs.values():
@@ -244,10 +241,6 @@ class Bootstrap:
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
-    @classmethod
-    def from_table(cls, table: pd.DataFrame, n_targets: int = 100) -> "Published":
-        return Published(table, n_targets)
-
     # ---- reading -------------------------------------------------------------------------------
     def frames(self) -> list[pd.DataFrame]:
         if self._frames is None:
@@ -261,7 +254,7 @@ class Bootstrap:
         point = float(fn(self.point))
         reps = np.array([float(fn(f)) for f in self.frames()])
         reps = reps[np.isfinite(reps)]
-        unit = getattr(self, "unit", "targets")
+        unit = self.unit
         if len(reps) < 0.9 * self.n:        # the statistic is undefined on many replicates
             return Estimate(point, -math.inf, math.inf, math.inf, self.n_targets, unit=unit)
         a = (1 - LEVEL) / 2
