@@ -81,6 +81,9 @@ glue("main_utility_note", f"the utility cells rest on {limit} item(s) per set (n
      "the utility cells' intervals resample the utility items", display=False)
 glue("main_collapsed", "; ".join(f"{k} ({', '.join(v)})" for k, v in collapsed.items() if v) or "none", display=False)
 pair = tables.f5_evidence(plan)
+f5_view = (tables.f5_table(pair) if pair else
+           Markdown("This build holds one model's runs: F5 needs the Before and ICU runs of a second model "
+                    "(the profile setting `f5_contrast`, or a book built for the partner model too)."))
 verdicts = {"f2": findings.f2(boot), "f3": findings.f3(boot), "f4": findings.f4(boot),
             "f5": findings.f5(*pair) if pair else findings.f5(),
             "f6": findings.f6(boot, utility_items=limit)}
@@ -116,6 +119,18 @@ tables.styled(tables.paper_table("table2"))
 
 # %% [markdown]
 # The paper publishes no intervals: its numbers are means over 100 targets.
+#
+# ## ICU on two instruction followers (F5)
+#
+# F5 is a contrast between two models: the in-context instruction to forget should work on a model
+# that follows instructions well and barely on a weaker one. The second model's Before and ICU runs
+# use the same targets (each model scored on the probes it knows), so the two models' target draws
+# are paired.
+
+# %% tags=["remove-input"]
+f5_view
+
+# %% [markdown]
 #
 # ## Findings
 #

@@ -97,5 +97,6 @@ shares
 # ## Verdict
 #
 # **F10** *ICU and RT refuse; GA, DPO and NPO answer wrongly* (both halves, decided by the intervals
-# of the differences): {glue:md}`case_verdict` Refusals are detected by phrases such as "I don't
-# know", "not sure", "sorry" (`rwku_core.findings.REFUSAL`).
+# of the differences): {glue:md}`case_verdict` Refusals are detected by first-person phrases such as
+# "I don't know", "not sure", "no idea", "sorry" (`rwku_core.findings.REFUSAL`), which cover every
+# refusal template RT trains on (`rwku_core.corpora.REFUSALS`; a test checks each).

@@ -114,6 +114,10 @@ def execute_chapter(name: str, params: dict, root: Path = REPO_ROOT, force: bool
             raise RuntimeError(f"chapter {name} (notebooks/{name}.py) failed for model {params['model']}: "
                                f"{err.ename}: {err.evalue}") from None
         executed = nbformat.read(tmp_out, as_version=4)
+        for cell in executed.cells:       # papermill's injected "# Parameters" cell is not for readers
+            tags = cell.metadata.setdefault("tags", [])
+            if "injected-parameters" in tags and "remove-cell" not in tags:
+                tags.append("remove-cell")
         executed.metadata.setdefault("rwku", {})["seconds"] = round(time.time() - t0, 1)
         nbformat.write(executed, tmp_out)
         shutil.move(tmp_out, out)   # only a fully executed notebook reaches book/

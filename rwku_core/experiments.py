@@ -7,7 +7,7 @@ results store and afterwards only read, so a rebuild of the book renders without
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import results
@@ -17,6 +17,12 @@ from .profiles import get_profile, layer_windows
 from .runner import hparams_setting, run_eval, run_unlearn
 
 INFERENCE_TIME = ("icu", "repe")
+# F5 contrasts ICU on a strong and a weaker instruction follower: each model's partner and its role
+# (declared, never inferred from size): the paper's pair, and the embedded pair (SmolLM2 is
+# instruction-tuned, Gemma-3-270M is a base model)
+CONTRAST = {"smollm2-135m-instruct": ("gemma3-270m", "strong"), "gemma3-270m": ("smollm2-135m-instruct", "weak"),
+            "meta-llama/Meta-Llama-3-8B-Instruct": ("microsoft/Phi-3-mini-4k-instruct", "strong"),
+            "microsoft/Phi-3-mini-4k-instruct": ("meta-llama/Meta-Llama-3-8B-Instruct", "weak")}
 LABELS = {"icu": "ICU", "repe": "RepE", "ga_star": "GA*", "ga": "GA", "dpo": "DPO", "npo": "NPO", "rt": "RT"}
 
 
@@ -99,6 +105,28 @@ class Plan:
         for m in self.settings["lora_methods"]:
             runs[(m, "lora")] = self.unlearn(m, "lora")
         return runs
+
+    def partner(self, compute: bool | None = None) -> "Plan | None":
+        """The plan of this model's F5 partner (``CONTRAST``) on the same profile, data and targets
+        (so the two models' target draws are paired), or None for a model without one."""
+        if self.model not in CONTRAST:
+            return None
+        other = Plan(CONTRAST[self.model][0], self.profile, self.data, self.targets, self.seed, self.device,
+                     self.results_dir, compute=self.compute if compute is None else compute, dtype=self.dtype,
+                     overrides=self.overrides, trust_remote_code=self.trust_remote_code)
+        other._recording = self._recording          # a sweep lists the partner's units with this model's
+        return other
+
+    def contrast(self) -> dict[str, Path]:
+        """F5: the partner model's Before and ICU runs on forget and neighbor probes (inference only;
+        no MIA or utility, which F5 does not read and which are most of an evaluation's time), when
+        the profile asks for them (``f5_contrast``); {} otherwise or for a model without a partner."""
+        wanted = self.settings["f5_contrast"] and (self.methods is None or "icu" in self.methods)
+        other = self.partner() if wanted else None
+        if other is None:
+            return {}
+        other.eval_cfg = replace(other.eval_cfg, mia=False, utility=False)
+        return {"before": other.before(), "icu": other.unlearn("icu")}
 
     def repe(self) -> dict[float, Path]:
         """RepE at each strength of the profile (the trade-off chapter's RepE curve)."""

@@ -25,14 +25,14 @@ from .experiments import Plan
 
 CHAPTER_RUNS = {                  # which of the plan's run lists each chapter reads
     "02_memorization": ("memorization",),
-    "03_main_results": ("before", "main"),
+    "03_main_results": ("before", "main", "contrast"),
     "04_tradeoff": ("before", "main", "repe"),
     "05_attack_types": ("before", "main"),
     "06_batch_target": ("batch_before", "batch"),
     "07_partial_layer": ("before", "layers"),
     "08_case_studies": ("before", "main"),
 }
-LISTS = ("memorization", "before", "main", "repe", "batch_before", "batch", "layers")
+LISTS = ("memorization", "before", "main", "contrast", "repe", "batch_before", "batch", "layers")
 
 
 @dataclass

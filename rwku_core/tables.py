@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import paper
 from .evaluate import SUMMARY_COLUMNS
-from .experiments import Plan, label, last_epoch, records
+from .experiments import CONTRAST, Plan, label, last_epoch, records
 from .stats import Bootstrap, with_intervals
 
 # direction of "better" per column, as the arrows of the paper's Table 1
@@ -63,30 +63,54 @@ def interval_table(boot, columns=SUMMARY_COLUMNS, utility_items: int | None = No
 # F5 compares two models; which one is the stronger instruction follower is known, never guessed
 # from size: of the embedded pair the instruction-tuned one (SmolLM2-135M-Instruct; Gemma-3-270M is
 # a base model); of the paper's pair, the paper's own reading (LLaMA3-8B-Instruct over Phi-3-mini).
-F5_PAIRS = {"smollm2-135m-instruct": ("gemma3-270m", "strong"), "gemma3-270m": ("smollm2-135m-instruct", "weak"),
-            "meta-llama/Meta-Llama-3-8B-Instruct": ("microsoft/Phi-3-mini-4k-instruct", "strong"),
-            "microsoft/Phi-3-mini-4k-instruct": ("meta-llama/Meta-Llama-3-8B-Instruct", "weak")}
-
-
 def f5_evidence(plan: Plan):
-    """``(bootstrap, strong, weak)`` when the store also holds the Before and ICU runs of this model's
-    F5 partner (same profile and targets), else ``None``. Rows "<model>: Before", "<model>: ICU";
-    the two models share targets, so their target draws are paired."""
+    """``(bootstrap, strong, weak)`` for F5 from this model's and its partner's Before and ICU runs
+    (``experiments.CONTRAST``; rows "<model>: Before", "<model>: ICU"; the two models share targets,
+    so their target draws are paired), or ``None`` without a partner. When the profile asks for the
+    contrast (``f5_contrast``) the partner's runs are part of the chapter's run list; otherwise they
+    are read when the store holds them (a book built for the partner too) and ``None`` is returned
+    when it does not."""
     from .results import IncompleteRun
-    if plan.model not in F5_PAIRS:
+    if plan.model not in CONTRAST:
         return None
-    other_name, role = F5_PAIRS[plan.model]
-    other = Plan(other_name, plan.profile, plan.data, plan.targets, plan.seed, plan.device, plan.results_dir,
-                 compute=False, dtype=plan.dtype, overrides=plan.overrides)
-    runs = {}
+    other = CONTRAST[plan.model][0]
+    runs = {f"{plan.model}: Before": records(plan.before()), f"{plan.model}: ICU": records(plan.unlearn("icu"))}
     try:
-        for p in (plan, other):
-            runs[f"{p.model}: Before"] = records(p.before())
-            runs[f"{p.model}: ICU"] = records(p.unlearn("icu"))
+        if plan.settings["f5_contrast"]:
+            paths = plan.contrast()
+        else:
+            partner = plan.partner(compute=False)
+            paths = {"before": partner.before(), "icu": partner.unlearn("icu")}
+        if not paths:
+            return None
+        runs[f"{other}: Before"], runs[f"{other}: ICU"] = records(paths["before"]), records(paths["icu"])
     except (IncompleteRun, FileNotFoundError):
         return None
-    strong, weak = (plan.model, other_name) if role == "strong" else (other_name, plan.model)
+    strong, weak = (plan.model, other) if CONTRAST[plan.model][1] == "strong" else (other, plan.model)
     return Bootstrap(runs), strong, weak
+
+
+def f5_table(evidence) -> pd.DataFrame:
+    """F5's evidence as a table: per model, forget All Before and under ICU and ICU's drop, each "x ±h"
+    (half the 95% interval of the paired bootstrap ``evidence[0]``), the stronger instruction
+    follower first; then the paper's two models (published means over 100 targets, no intervals)."""
+    from .findings import icu_drop
+    boot, strong, weak = evidence
+    rows = {}
+    for model in (strong, weak):
+        est = {"Before": boot.estimate(lambda t, m=model: t.loc[f"{m}: Before", "forget_all"]),
+               "ICU": boot.estimate(lambda t, m=model: t.loc[f"{m}: ICU", "forget_all"]),
+               "drop": boot.estimate(lambda t, m=model: icu_drop(t, f"{m}: "))}
+        role = "stronger" if model == strong else "weaker"
+        rows[f"{model} ({role} instruction follower, this run)"] = {
+            k: f"{e.point:.1f} ±{(e.hi - e.lo) / 2:.1f}" for k, e in est.items()}
+    for name, who in (("table1", "LLaMA3-8B-Instruct (paper, Table 1)"), ("table2", "Phi-3-mini (paper, Table 2)")):
+        t = paper.table(name)
+        b, i = t.loc["Before", "forget_all"], t.loc["ICU", "forget_all"]
+        rows[who] = {"Before": f"{b:.1f}", "ICU": f"{i:.1f}", "drop": f"{b - i:.1f}"}
+    out = pd.DataFrame(rows).T
+    out.columns = ["forget All, Before", "forget All, ICU", "ICU's drop"]
+    return out
 
 
 def paper_table(name: str = "table1") -> pd.DataFrame:

@@ -84,6 +84,28 @@ def test_main_results_table_is_the_stored_runs(smoke_book):
     assert seen == set(expected)
 
 
+def test_f5_table_is_the_stored_runs_of_both_models(smoke_book):
+    """The F5 table of the main-results page shows, per model, forget All Before and under ICU and
+    the drop, as the two models' runs in the store give them (the partner's runs: Plan.contrast)."""
+    plan = experiments.Plan(MODEL, "smoke", results_dir=str(smoke_book / "results"), compute=False)
+    partner = plan.contrast()
+    assert set(partner) == {"before", "icu"}
+    stored = {MODEL: (plan.before(), plan.unlearn("icu")), "gemma3-270m": (partner["before"], partner["icu"])}
+    _, page_tables = _tables(_page(smoke_book, "03_main_results"))
+    f5 = next(t for t in page_tables if t and any("ICU's drop" in h for h in t[0]))
+    seen = set()
+    for row in f5[1:]:
+        model = row[0].split(" (")[0]
+        if model in stored and "this run" in row[0]:
+            before, icu = (experiments.last_epoch(p)["forget_all"] for p in stored[model])
+            cells = [c.split("±")[0].strip() for c in row[-3:]]
+            assert cells == [f"{before:.1f}", f"{icu:.1f}", f"{before - icu:.1f}"], (row, before, icu)
+            assert all("±" in c for c in row[-3:]), row
+            seen.add(model)
+    assert seen == set(stored), f5
+    assert any(r[0].startswith("LLaMA3-8B-Instruct (paper") for r in f5[1:])
+
+
 def test_case_study_answers_are_the_stored_answers_to_their_queries(smoke_book):
     """Each answer of the case table is the stored prediction, for the case's target, of the probe
     whose query heads its column."""

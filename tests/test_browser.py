@@ -1,6 +1,6 @@
 """The smoke book opened in a real browser: Debian's headless Chromium driven by Selenium. Every
 page loads without console errors, every figure image is loaded with a non-zero size, the chapters
-that draw figures show at least one, and a screenshot of the main-results page is saved in the build
+that draw figures show at least one, no page shows papermill's parameters cell, and a screenshot of the main-results page is saved in the build
 directory (_build/smoke/_build/html/screenshot_main_results.png)."""
 import functools
 import http.server
@@ -70,6 +70,9 @@ def test_page_loads_without_console_errors_and_figures_have_size(site, browser, 
         assert img["shownW"] > 0 and img["shownH"] > 0, f"{path}: image shown with zero size {img}"
     if name in FIGURE_CHAPTERS:
         assert images, f"{path}: the chapter draws a figure but the page shows no image"
+    # papermill's injected parameters cell is removed from the page (rwku_core.book.execute_chapter)
+    text = browser.find_element("css selector", "main, article").text
+    assert "# Parameters" not in text and "results_dir =" not in text, f"{path}: the parameters cell is visible"
 
 
 def test_the_site_root_serves_a_favicon(site):

@@ -246,3 +246,17 @@ def test_records_by_epoch_carry_a_collapsed_target_forward(tmp_path):
     assert sorted(by_epoch) == [1, 2]
     assert sorted((r["target"], r["epoch"]) for r in by_epoch[2]) == [("A", 2), ("B", 1)]
     assert sorted((r["target"], r["epoch"]) for r in experiments.records(path)) == [("A", 2), ("B", 1)]
+
+
+def test_every_refusal_template_rt_trains_on_is_a_refusal():
+    from rwku_core.corpora import REFUSALS
+    assert [r for r in REFUSALS if not F.is_refusal(r)] == []
+    assert F.is_refusal("I don\u2019t know who that is.")          # the typographic apostrophe
+    assert F.is_refusal("I apologize, but I have no information about him.")
+
+
+def test_factual_answers_are_not_refusals():
+    factual = ["He was born in 1947 in Portland, Maine.", "Carrie", "The Shining and It",
+               "Confucius taught in Lu; he had many disciples.", "He did not marry until 1502.",
+               "Genghis Khan could not read.", "He was unknown to the public until 1890.", ""]
+    assert [a for a in factual if F.is_refusal(a)] == []

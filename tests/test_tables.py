@@ -82,7 +82,7 @@ def test_repe_strength_follows_the_hyper_parameter_setting(tmp_path):
             run_unlearn("smollm2-135m-instruct", "mini", [1], "repe", out=tmp_path, method_hp=hp, compute=False)
         paths.append(err.value.path)
     assert paths[0] == paths[1] != paths[2]
-    assert get_profile("default")["repe_alphas"] == [0.005, 0.01, 0.03]
+    assert get_profile("default")["repe_alphas"] == [0.01, 0.03]
 
 
 def test_verdict_list_reads_the_glued_verdicts(tmp_path, capsys):
