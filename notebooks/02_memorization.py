@@ -84,8 +84,18 @@ shown = stats.with_intervals(means, boot.half_widths(), digits=3)
 # `data/memorization/`, plain text without a chat template). The paper used Wikipedia passages of
 # the 200 targets, Wikipedia pages of little-known entities, 2024 news and C4.
 
-# %% tags=["remove-input"]
+# %% tags=["remove-cell"]
 fig = plots.memorization(df)
+plots.glue_figure("fig_memorization", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig_memorization
+# :figwidth: 100%
+#
+# **Memorization (the paper's Figure 1), this run.** Exact memorization (EM, share of greedy next
+# tokens that match) against NLL, one point per text and one colour per source: what the model has
+# memorized before any unlearning.
+# ```
 
 # %% [markdown]
 # Mean per source, "±" half the 95% interval of a bootstrap over the source's texts:

@@ -111,8 +111,19 @@ glue("trade_epochs", "after every epoch" , display=False)
 # Collapsed runs (a NaN or infinite loss, or degenerate answers; recorded in each run's
 # `config.json`, their points are the model at collapse): {glue:text}`trade_collapsed`.
 
-# %% tags=["remove-input"]
+# %% tags=["remove-cell"]
 fig = plots.tradeoff(curves, before)
+plots.glue_figure("fig_tradeoff", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig_tradeoff
+# :figwidth: 100%
+#
+# **Trade-off (the paper's Figure 3), this run.** Forget efficacy (100 - forget All) against
+# neighbor All and each utility metric, one point per epoch of each training method and per strength
+# of RepE; the black point is Before. Error bars: 95% intervals (paired bootstrap over targets and
+# probes); LoRA dashed, one colour per method in every figure of the book.
+# ```
 
 # %% [markdown]
 # Per epoch, forget All and neighbor All of each method:

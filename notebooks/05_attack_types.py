@@ -103,8 +103,18 @@ tables.paper_table("table1")[["forget_fb", "forget_qa", "forget_aa"]]
 # A "-" means no evaluated probe of that type among this run's targets. Evaluated probes per type
 # (all targets): {glue:text}`att_per_type`.
 
-# %% tags=["remove-input"]
+# %% tags=["remove-cell"]
 fig = plots.attack_types(attacks_point.drop(index="Before"), lo, hi)
+plots.glue_figure("fig_attack_types", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig_attack_types
+# :figwidth: 100%
+#
+# **Attack types (the paper's Figure 4), this run.** Forget score (ROUGE-L recall x100; lower = more
+# forgotten) per probe kind and per adversarial attack type, one bar per method (LoRA hatched).
+# Error bars: 95% intervals (paired bootstrap over targets and probes).
+# ```
 
 # %% tags=["remove-input"]
 attacks

@@ -93,8 +93,18 @@ table["collapsed"] = df["collapsed"].to_numpy()
 # over the targets after the last epoch; error bars and "±" are 95% intervals of a paired bootstrap
 # over the targets and their probes.
 
-# %% tags=["remove-input"]
+# %% tags=["remove-cell"]
 fig = plots.against(df, "k", ["forget_all", "neighbor_all", "gen", "flu"], "targets forgotten at once")
+plots.glue_figure("fig_batch", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig_batch
+# :figwidth: 100%
+#
+# **Batch target (the paper's Figure 5), this run.** Forget All, neighbor All, Gen and Flu against
+# the number of targets forgotten at once (k = 1: each target forgotten alone). Error bars: 95%
+# intervals (paired bootstrap over targets and probes).
+# ```
 
 # %% tags=["remove-input"]
 table

@@ -86,8 +86,18 @@ table.index = pd.MultiIndex.from_frame(df[["method", "window"]])
 # Model **{glue:text}`layer_model`**, target(s) {glue:text}`layer_target`, windows
 # {glue:text}`layer_windows` (hyper-parameters of the `layers` mode: see "This run" above).
 
-# %% tags=["remove-input"]
+# %% tags=["remove-cell"]
 fig = plots.against(df, "window", ["forget_all", "neighbor_all", "mia_fm", "gen"], "trainable layers")
+plots.glue_figure("fig_layers", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig_layers
+# :figwidth: 100%
+#
+# **Partial layers (the paper's Figure 7), this run.** Forget All, neighbor All, FM loss and Gen
+# with only one window of 4 consecutive decoder layers trainable. Error bars: 95% intervals (paired
+# bootstrap over targets and probes).
+# ```
 
 # %% tags=["remove-input"]
 table

@@ -30,7 +30,8 @@ from .results import safe_name
 CHAPTERS = ["00_intro", "01_data_tour", "02_memorization", "03_main_results", "04_tradeoff",
             "05_attack_types", "06_batch_target", "07_partial_layer", "08_case_studies"]
 NOTEBOOKS = REPO_ROOT / "notebooks"
-BOOK_FILES = ("_config.yml", "_toc.yml", "book/index.md", "book/favicon.png", "book/_static_root/favicon.ico")   # what a book root needs besides book/<model>/
+BOOK_FILES = ("_config.yml", "_toc.yml", "book/index.md", "book/favicon.png", "book/_static_root/favicon.ico",
+              "_static/rwku.css")   # what a book root needs besides book/<model>/
 
 
 def model_folder(model: str) -> str:

@@ -1,4 +1,6 @@
-"""Figures of the book (matplotlib), each from stored results only.
+"""Figures of the book (seaborn's theme on matplotlib), each from stored results only. Every figure
+draws a method in the same colour (``COLORS``, keyed by the method's name without its mode; LoRA is
+dashed or hatched), and every figure has a legend; ``legend_colors`` reads back what was drawn.
 
     >>> fig = tradeoff(curves, before)
 """
@@ -12,6 +14,45 @@ if "ipykernel" not in sys.modules:   # scripts and tests draw off-screen; a note
     matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
+
+sns.set_theme(style="whitegrid", context="notebook", font_scale=1.05)
+# one colour per method in every figure and chapter (seaborn's colour-blind palette, in the paper's
+# row order); methods added later take the next colours
+METHOD_ORDER = ["ICU", "RepE", "GA*", "GA", "DPO", "NPO", "RT", "SimNPO", "RMU"]
+COLORS = {m: to_hex(c) for m, c in zip(METHOD_ORDER, sns.color_palette("colorblind", len(METHOD_ORDER)))}
+BEFORE_COLOR = "#000000"
+
+
+def method_of(label: str) -> str:
+    """The method of a row label: "GA (LoRA)" -> "GA", "NPO k=4" -> "NPO"."""
+    return str(label).split(" (")[0].split(" k=")[0].strip()
+
+
+def color(label: str) -> str:
+    """The colour of a method's row label (``COLORS``; an unknown method gets a fixed grey)."""
+    return BEFORE_COLOR if method_of(label) == "Before" else COLORS.get(method_of(label), "#7f7f7f")
+
+
+def linestyle(label: str) -> str:
+    return "--" if "LoRA" in str(label) else "-"
+
+
+def legend_colors(fig) -> dict[str, str]:
+    """Label -> colour (hex) of every legend entry of ``fig``, read from the drawn legend handles:
+    what a reader sees, for the test that a method keeps its colour across figures."""
+    out = {}
+    for ax in fig.axes:
+        leg = ax.get_legend()
+        if leg is None:
+            continue
+        for handle, text in zip(leg.legend_handles, leg.get_texts()):
+            c = handle.get_color() if hasattr(handle, "get_color") else handle.get_facecolor()
+            if hasattr(c, "ndim") and c.ndim == 2:        # a collection: one row per point
+                c = c[0]
+            out[text.get_text()] = to_hex(c)
+    return out
 
 UTILITY = {"gen": "Gen (MMLU)", "rea": "Rea (BBH)", "tru": "Tru (TruthfulQA)", "fac": "Fac (TriviaQA)", "flu": "Flu"}
 
@@ -41,7 +82,7 @@ def tradeoff(curves: dict[str, pd.DataFrame], before: dict):
     ``<key>_lo``/``<key>_hi``: 95% intervals, drawn as error bars); every curve starts at Before
     (``before``: a dict with the same keys)."""
     keys = ["neighbor_all"] + list(UTILITY)
-    fig, axes = plt.subplots(2, 3, figsize=(12, 7))
+    fig, axes = plt.subplots(2, 3, figsize=(14, 8.5))
     b = pd.DataFrame([before])
     for ax, key in zip(axes.flat, keys):
         for label, df in curves.items():
@@ -50,11 +91,12 @@ def tradeoff(curves: dict[str, pd.DataFrame], before: dict):
             if "forget_all_lo" in pts:
                 eff["eff_lo"], eff["eff_hi"] = 100 - pts["forget_all_hi"], 100 - pts["forget_all_lo"]
             ax.errorbar(eff["eff"], pts[key], xerr=_err(eff, "eff"), yerr=_err(pts, key), marker="o", ms=3,
-                        capsize=2, elinewidth=0.7, label=label)
-        ax.scatter([100 - before["forget_all"]], [before[key]], color="black", zorder=5, s=30)
+                        capsize=2, elinewidth=0.7, label=label, color=color(label), linestyle=linestyle(label))
+        ax.scatter([100 - before["forget_all"]], [before[key]], color=BEFORE_COLOR, zorder=5, s=30,
+                   label="Before" if key == keys[0] else None)
         ax.set_xlabel("forget efficacy (100 - forget All)")
         ax.set_ylabel({"neighbor_all": "neighbor All"}.get(key, UTILITY.get(key, key)))
-    axes.flat[0].legend(fontsize=7)
+    axes.flat[0].legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -62,15 +104,20 @@ def tradeoff(curves: dict[str, pd.DataFrame], before: dict):
 def attack_types(df: pd.DataFrame, lo: pd.DataFrame | None = None, hi: pd.DataFrame | None = None):
     """Figure 4: forget score per probe kind and attack type (columns) per method (rows), as bars,
     with the 95% intervals ``lo``/``hi`` (same shape) as error bars."""
-    fig, ax = plt.subplots(figsize=(12, 4))
+    fig, ax = plt.subplots(figsize=(14, 5))
     yerr = None
     if lo is not None and hi is not None:
         import numpy as np
         low, high = (df - lo.loc[df.index, df.columns]).clip(lower=0), (hi.loc[df.index, df.columns] - df).clip(lower=0)
         yerr = np.stack([low.to_numpy(), high.to_numpy()], axis=1)     # (methods, 2, attack types)
-    df.T.plot.bar(ax=ax, width=0.8, yerr=yerr, capsize=1.5, error_kw={"elinewidth": 0.6})
-    ax.set_ylabel("forget score (ROUGE-L recall x100, lower = more forgotten)")
-    ax.legend(fontsize=7, ncol=4)
+    df.T.plot.bar(ax=ax, width=0.8, yerr=yerr, capsize=1.5, error_kw={"elinewidth": 0.6},
+                  color=[color(m) for m in df.index])
+    for container, label in zip(ax.containers, df.index):    # LoRA rows hatched, same colour as Full
+        if "LoRA" in str(label):
+            for bar in getattr(container, "patches", []):
+                bar.set_hatch("//")
+    ax.set_ylabel("forget score (ROUGE-L recall x100,\nlower = more forgotten)")
+    ax.legend(fontsize=8, ncol=5)
     fig.tight_layout()
     return fig
 
@@ -78,13 +125,25 @@ def attack_types(df: pd.DataFrame, lo: pd.DataFrame | None = None, hi: pd.DataFr
 def against(df: pd.DataFrame, x: str, keys: list[str], xlabel: str):
     """Figures 5 and 7: one panel per key, one line per method, against ``x`` (targets or window);
     ``<key>_lo``/``<key>_hi`` columns (95% intervals) are drawn as error bars."""
-    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.4))
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3.8))
     for ax, key in zip(axes, keys):
         for method, g in df.groupby("method", sort=False):
-            ax.errorbar(g[x].astype(str), g[key], yerr=_err(g, key), marker="o", capsize=3, label=method)
+            ax.errorbar(g[x].astype(str), g[key], yerr=_err(g, key), marker="o", capsize=3, label=method,
+                        color=color(method), linestyle=linestyle(method))
         ax.set_title(key)
         ax.set_xlabel(xlabel)
         ax.tick_params(axis="x", labelrotation=45 if df[x].astype(str).str.len().max() > 3 else 0)
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def glue_figure(name: str, fig) -> None:
+    """Glue ``fig`` for a captioned ``{glue:figure}`` of the chapter, and its legend colours as
+    ``<name>_colors`` (JSON; read by the book test that a method keeps its colour on every page)."""
+    import json
+
+    from myst_nb import glue
+    glue(name, fig, display=False)
+    glue(f"{name}_colors", json.dumps(legend_colors(fig), sort_keys=True), display=False)
+    plt.close(fig)

@@ -133,13 +133,34 @@ def rank_marks(df: pd.DataFrame, exclude=("Before",)) -> pd.DataFrame:
     return marks
 
 
+# the paper's grouped headers (Tables 1 and 2): set, then short column name
+HEADER = {"forget_fb": ("Forget Set", "FB"), "forget_qa": ("Forget Set", "QA"), "forget_aa": ("Forget Set", "AA"),
+          "forget_all": ("Forget Set", "All"), "neighbor_fb": ("Neighbor Set", "FB"),
+          "neighbor_qa": ("Neighbor Set", "QA"), "neighbor_all": ("Neighbor Set", "All"),
+          "mia_fm": ("MIA Set", "FM"), "mia_rm": ("MIA Set", "RM"), "gen": ("Utility Set", "Gen"),
+          "rea": ("Utility Set", "Rea"), "tru": ("Utility Set", "Tru"), "fac": ("Utility Set", "Fac"),
+          "flu": ("Utility Set", "Flu")}
+
+
+def _small_note(cell) -> str:
+    """"63.9 ±8.7" -> the point value with its interval (or item count) in a smaller font."""
+    text = str(cell)
+    value, sep, note = text.partition(" ")
+    return f'{value} <span class="rwku-pm">{note}</span>' if sep and note[:1] in "±(" else text
+
+
 def styled(df: pd.DataFrame, exclude=("Before",), text: pd.DataFrame | None = None):
-    """Best bold, second underlined (ranked on the point values ``df``), one decimal (as the paper).
-    ``text``: the cells to show instead (e.g. ``interval_table``'s "63.9 ±8.7")."""
+    """Best bold, second underlined (ranked on the point values ``df``), one decimal (as the paper),
+    under the paper's grouped headers (Forget Set: FB, QA, AA, All; ...; ``HEADER``). ``text``: the
+    cells to show instead (e.g. ``interval_table``'s "63.9 ±8.7"; the interval in a smaller font)."""
     marks = rank_marks(df, exclude)
     css = {"best": "font-weight: bold", "second": "text-decoration: underline", "": ""}
-    shown = df.style.format("{:.1f}", na_rep="-") if text is None else text.loc[df.index, df.columns].style
-    return shown.apply(lambda col: [css[m] for m in marks[col.name]], axis=0)
+    shown = (df.map(lambda v: "-" if v != v else f"{v:.1f}") if text is None
+             else text.loc[df.index, df.columns].map(_small_note))
+    if set(df.columns) <= set(HEADER):
+        shown.columns = marks.columns = pd.MultiIndex.from_tuples([HEADER[c] for c in df.columns])
+    shown.index.name = None
+    return shown.style.apply(lambda col: [css[m] for m in marks[col.name]], axis=0)
 
 
 def case_table(runs: dict[str, list[dict]], target) -> pd.DataFrame:

@@ -23,7 +23,7 @@ def _tables(html_path):
     soup = BeautifulSoup(html_path.read_text(encoding="utf-8"), "html.parser")
     out = []
     for tab in soup.find_all("table"):
-        rows = [[c.get_text(strip=True) for c in tr.find_all(["th", "td"])] for tr in tab.find_all("tr")]
+        rows = [[c.get_text(" ", strip=True) for c in tr.find_all(["th", "td"])] for tr in tab.find_all("tr")]
         out.append(rows)
     return soup, out
 
@@ -68,10 +68,11 @@ def test_main_results_table_is_the_stored_runs(smoke_book):
     half = tables.main_bootstrap(plan).half_widths(SUMMARY_COLUMNS)
     _, page_tables = _tables(_page(smoke_book, "03_main_results"))
     ours = page_tables[0]
-    header = [h for h in ours[0] if h]
-    assert header[:len(SUMMARY_COLUMNS)] == SUMMARY_COLUMNS or header[-len(SUMMARY_COLUMNS):] == SUMMARY_COLUMNS
+    groups, header = [h for h in ours[0] if h], [h for h in ours[1] if h]     # the paper's grouped headers
+    assert groups == ["Forget Set", "Neighbor Set", "MIA Set", "Utility Set"], groups
+    assert header == [tables.HEADER[c][1] for c in SUMMARY_COLUMNS], header
     seen = set()
-    for row in ours[1:]:
+    for row in ours[2:]:
         if row and row[0] in expected:
             cells = row[-len(SUMMARY_COLUMNS):]
             for col, cell in zip(SUMMARY_COLUMNS, cells):
@@ -139,6 +140,38 @@ def test_case_study_answers_are_the_stored_answers_to_their_queries(smoke_book):
             assert got == want or (got.endswith("...") and want.startswith(got[:-3])), (label, query)
             checked += 1
     assert checked >= len(stored)
+
+
+def _glued(nb, suffix: str) -> dict:
+    """name -> text/plain value of the chapter's glued outputs whose name ends with ``suffix``."""
+    import ast
+    out = {}
+    for c in nb.cells:
+        for o in c.get("outputs", []):
+            name = o.get("metadata", {}).get("scrapbook", {}).get("name", "")
+            if name.endswith(suffix):
+                out[name] = ast.literal_eval(o["data"]["application/papermill.record/text/plain"])
+    return out
+
+
+def test_a_method_has_the_same_colour_in_every_figure_of_the_book(smoke_book):
+    """The legend colours each figure drew (glued beside it by plots.glue_figure): every method label
+    that appears in several figures of the built book has one colour, and every figure chapter drew
+    a figure with a legend."""
+    from rwku_core import plots
+    colours: dict = {}
+    for name in ("04_tradeoff", "05_attack_types", "06_batch_target", "07_partial_layer"):
+        nb = nbformat.read(smoke_book / "book" / book.model_folder(MODEL) / f"{name}.ipynb", as_version=4)
+        glued = _glued(nb, "_colors")
+        assert glued, f"{name}: no figure colours glued"
+        for fig, text in glued.items():
+            legend = json.loads(text)
+            assert legend, f"{name}/{fig}: a figure without a legend"
+            for label, c in legend.items():
+                colours.setdefault(plots.method_of(label), {})[f"{name}/{fig}: {label}"] = c
+    assert len(colours.get("GA", {})) >= 4                  # GA is drawn in all four figure chapters
+    for method, seen in colours.items():
+        assert len(set(seen.values())) == 1, (method, seen)
 
 
 def test_rebuild_uses_cached_chapters(smoke_book):

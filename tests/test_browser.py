@@ -1,6 +1,6 @@
 """The smoke book opened in a real browser: Debian's headless Chromium driven by Selenium. Every
 page loads without console errors, every figure image is loaded with a non-zero size, the chapters
-that draw figures show at least one, no page shows papermill's parameters cell, and a screenshot of the main-results page is saved in the build
+that draw figures show at least one, every figure has a caption, no page shows papermill's parameters cell, and a screenshot of the main-results page is saved in the build
 directory (_build/smoke/_build/html/screenshot_main_results.png)."""
 import functools
 import http.server
@@ -70,6 +70,11 @@ def test_page_loads_without_console_errors_and_figures_have_size(site, browser, 
         assert img["shownW"] > 0 and img["shownH"] > 0, f"{path}: image shown with zero size {img}"
     if name in FIGURE_CHAPTERS:
         assert images, f"{path}: the chapter draws a figure but the page shows no image"
+        captions = browser.execute_script(
+            "return Array.from(document.querySelectorAll('main img, article img')).map(i => {"
+            "const f = i.closest('figure'); const c = f && f.querySelector('figcaption');"
+            "return c ? c.innerText.trim() : ''})")
+        assert all(len(c) > 20 for c in captions), f"{path}: a figure without a caption {captions}"
     # papermill's injected parameters cell is removed from the page (rwku_core.book.execute_chapter)
     text = browser.find_element("css selector", "main, article").text
     assert "# Parameters" not in text and "results_dir =" not in text, f"{path}: the parameters cell is visible"
@@ -84,8 +89,32 @@ def test_the_site_root_serves_a_favicon(site):
         assert r.status == 200 and r.read() == (html / "favicon.ico").read_bytes()
 
 
+def test_main_results_tables_fit_the_content_area_at_1400_px(site, browser):
+    """Every column header of every table on the main-results page (ours with intervals, the paper's
+    Tables 1 and 2, F5's) lies inside the visible content area of a 1400 px wide window, and the
+    main table carries the paper's grouped headers."""
+    html, base = site
+    browser.set_window_size(1400, 1000)
+    _open(browser, f"{base}/book/{book.model_folder(MODEL)}/03_main_results.html")
+    tables = browser.execute_script("""
+        const art = document.querySelector('article, main').getBoundingClientRect();
+        return Array.from(document.querySelectorAll('div.cell_output table')).map(t => ({
+          headers: Array.from(t.querySelectorAll('thead th')).map(h => {
+            const r = h.getBoundingClientRect();
+            return {text: h.innerText.trim(), left: r.left, right: r.right}; }),
+          artLeft: art.left, artRight: Math.min(art.right, window.innerWidth)}));""")
+    assert len(tables) >= 3, tables
+    for t in tables:
+        outside = [h["text"] for h in t["headers"] if h["right"] > t["artRight"] + 1 or h["left"] < t["artLeft"] - 1]
+        assert not outside, f"headers outside the content area: {outside}"
+    texts = [h["text"] for h in tables[0]["headers"]]
+    for group in ("Forget Set", "Neighbor Set", "MIA Set", "Utility Set", "FB", "All", "FM", "Gen", "Flu"):
+        assert group in texts, (group, texts)
+
+
 def test_screenshot_of_main_results(site, browser):
     html, base = site
+    browser.set_window_size(1400, 1000)
     _open(browser, f"{base}/book/{book.model_folder(MODEL)}/03_main_results.html")
     height = browser.execute_script("return document.body.scrollHeight")
     browser.set_window_size(1400, min(max(height, 1000), 6000))
