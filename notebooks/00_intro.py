@@ -45,7 +45,7 @@ _glue("this_run", _Markdown(describe_run(_Plan(model, profile, data, targets, se
 # {glue:md}`this_run`
 # ```
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 import pandas as pd
 from myst_nb import glue
 
@@ -83,5 +83,5 @@ glue("intro_scale", scale, display=False)
 # paper's, and ends with a verdict per finding: *reproduced*, *not reproduced* or *not testable at
 # this scale*, with the reason.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 pd.DataFrame([{"index": t.index, "target": t.name, "intro": t.intro} for t in chosen]).set_index("index")

@@ -45,7 +45,7 @@ _glue("this_run", _Markdown(describe_run(_Plan(model, profile, data, targets, se
 # {glue:md}`this_run`
 # ```
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 import pandas as pd
 from myst_nb import glue
 
@@ -67,13 +67,13 @@ glue("tour_n_forget", int(stats[["forget_fb", "forget_qa", "forget_aa"]].sum().s
 # {glue:text}`tour_n_forget` forget probes in all (data fingerprint **{glue:text}`tour_fingerprint`**).
 # The table counts each file per target, in the paper's Table 5 columns.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 stats
 
 # %% [markdown]
 # Beside the paper's Table 5 (average per target over all 200 targets), this data's averages:
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 paper.dataset_statistics_beside(stats)
 
 # %% [markdown]
@@ -82,7 +82,7 @@ paper.dataset_statistics_beside(stats)
 # Level 3 holds nine attack types; the stored spellings (`context hint`, `incontext learning`,
 # `cross lingal`) are mapped to one canonical name each.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 first = everything[0]
 examples = [p for p in first.forget if p.kind != "aa"][:1] + [p for p in first.forget if p.kind == "qa"][:1]
 examples += [next(p for p in first.forget if p.attack == a) for a in rd.ATTACK_TYPES if any(p.attack == a for p in first.forget)]
@@ -95,7 +95,7 @@ pd.DataFrame([{"kind": p.kind, "attack": p.attack or "", "query": p.query, "answ
 # a probe is *known* when the ROUGE-L recall of the answer against the gold answer is at least
 # {glue:text}`tour_threshold`. The answers are cached per model.
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 chosen = rd.load_targets(data, targets)
 lm = load_model(model, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
 known = filtering.known_probe_ids(lm, chosen)
@@ -112,5 +112,5 @@ glue("tour_enough", int((survival["forget_known"] >= 5).sum()), display=False)
 # targets.) A loose match can count as known: a gold answer "Venus Williams" is half recalled by
 # any answer containing "Williams".
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 survival

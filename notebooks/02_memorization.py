@@ -51,7 +51,7 @@ from rwku_core.sweep import shard_worker
 shard_worker(model, profile, data, targets, seed, device, results_dir, shard, chapter="02_memorization",
              dtype=dtype, overrides=overrides, trust_remote_code=trust_remote_code)
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 import pandas as pd
 from IPython.display import Markdown
 from myst_nb import glue
@@ -84,7 +84,7 @@ shown = stats.with_intervals(means, boot.half_widths(), digits=3)
 # `data/memorization/`, plain text without a chat template). The paper used Wikipedia passages of
 # the 200 targets, Wikipedia pages of little-known entities, 2024 news and C4.
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 fig = plots.memorization(df)
 plots.glue_figure("fig_memorization", fig)
 
@@ -100,7 +100,7 @@ plots.glue_figure("fig_memorization", fig)
 # %% [markdown]
 # Mean per source, "±" half the 95% interval of a bootstrap over the source's texts:
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 shown
 
 # %% [markdown]

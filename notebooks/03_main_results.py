@@ -52,7 +52,7 @@ from rwku_core.sweep import shard_worker
 shard_worker(model, profile, data, targets, seed, device, results_dir, shard, chapter="03_main_results",
              dtype=dtype, overrides=overrides, trust_remote_code=trust_remote_code)
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 from IPython.display import Markdown
 from myst_nb import glue
 
@@ -65,6 +65,11 @@ limit = plan.settings["utility_limit"]
 boot = tables.main_bootstrap(plan)                       # paired bootstrap over targets and probes
 df, shown = tables.interval_table(boot, utility_items=limit)
 collapsed = {experiments.label(m, mode): experiments.collapsed(p) for (m, mode), p in plan.main().items()}
+# the table as files beside this page (linked below the table): CSV with the "±" half-widths, LaTeX
+from pathlib import Path
+from rwku_core.book import model_folder
+from rwku_core.evaluate import SUMMARY_COLUMNS
+tables.export(df, boot.half_widths(SUMMARY_COLUMNS), Path(results_dir).parent / "book" / model_folder(model) / "main_results")
 glue("main_model", model, display=False)
 glue("main_profile", profile, display=False)
 main_chosen = load_targets(plan.data, plan.targets)
@@ -102,19 +107,23 @@ for name, v in verdicts.items():
 # underlined on the point values; overlapping intervals mean the order is not decided.
 # {glue:text}`main_utility_note`. Collapsed runs: {glue:text}`main_collapsed`.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 tables.styled(df, text=shown)
+
+# %% [markdown]
+# Download this table: {download}`CSV <main_results.csv>` (each value with its `_pm` half-width) ·
+# {download}`LaTeX <main_results.tex>`.
 
 # %% [markdown]
 # ## The paper: LLaMA3-8B-Instruct (Table 1)
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 tables.styled(tables.paper_table("table1"))
 
 # %% [markdown]
 # ## The paper: Phi-3-mini-4k-instruct (Table 2)
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 tables.styled(tables.paper_table("table2"))
 
 # %% [markdown]
@@ -127,7 +136,7 @@ tables.styled(tables.paper_table("table2"))
 # use the same targets (each model scored on the probes it knows), so the two models' target draws
 # are paired.
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 f5_view
 
 # %% [markdown]

@@ -50,7 +50,7 @@ from rwku_core.sweep import shard_worker
 shard_worker(model, profile, data, targets, seed, device, results_dir, shard, chapter="04_tradeoff",
              dtype=dtype, overrides=overrides, trust_remote_code=trust_remote_code)
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 import pandas as pd
 from IPython.display import Markdown
 from myst_nb import glue
@@ -111,7 +111,7 @@ glue("trade_epochs", "after every epoch" , display=False)
 # Collapsed runs (a NaN or infinite loss, or degenerate answers; recorded in each run's
 # `config.json`, their points are the model at collapse): {glue:text}`trade_collapsed`.
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 fig = plots.tradeoff(curves, before)
 plots.glue_figure("fig_tradeoff", fig)
 
@@ -128,7 +128,7 @@ plots.glue_figure("fig_tradeoff", fig)
 # %% [markdown]
 # Per epoch, forget All and neighbor All of each method:
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 table
 
 # %% [markdown]

@@ -50,7 +50,7 @@ from rwku_core.sweep import shard_worker
 shard_worker(model, profile, data, targets, seed, device, results_dir, shard, chapter="05_attack_types",
              dtype=dtype, overrides=overrides, trust_remote_code=trust_remote_code)
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 import pandas as pd
 from IPython.display import Markdown
 from myst_nb import glue
@@ -88,13 +88,13 @@ glue("att_per_type", ", ".join(f"{a} {sum(r['attack'] == a for r in per_type)}" 
 # on the evaluated forget probes; lower means more forgotten. "±" and error bars: half the 95%
 # interval of a paired bootstrap over targets and probes (`rwku_core/stats.py`).
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 kinds
 
 # %% [markdown]
 # The paper's Table 1 (LLaMA3-8B-Instruct), the same columns:
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 tables.paper_table("table1")[["forget_fb", "forget_qa", "forget_aa"]]
 
 # %% [markdown]
@@ -103,7 +103,7 @@ tables.paper_table("table1")[["forget_fb", "forget_qa", "forget_aa"]]
 # A "-" means no evaluated probe of that type among this run's targets. Evaluated probes per type
 # (all targets): {glue:text}`att_per_type`.
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 fig = plots.attack_types(attacks_point.drop(index="Before"), lo, hi)
 plots.glue_figure("fig_attack_types", fig)
 
@@ -116,7 +116,7 @@ plots.glue_figure("fig_attack_types", fig)
 # Error bars: 95% intervals (paired bootstrap over targets and probes).
 # ```
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 attacks
 
 # %% [markdown]

@@ -49,7 +49,7 @@ from rwku_core.sweep import shard_worker
 shard_worker(model, profile, data, targets, seed, device, results_dir, shard, chapter="06_batch_target",
              dtype=dtype, overrides=overrides, trust_remote_code=trust_remote_code)
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 import pandas as pd
 from IPython.display import Markdown
 from myst_nb import glue
@@ -93,7 +93,7 @@ table["collapsed"] = df["collapsed"].to_numpy()
 # over the targets after the last epoch; error bars and "±" are 95% intervals of a paired bootstrap
 # over the targets and their probes.
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 fig = plots.against(df, "k", ["forget_all", "neighbor_all", "gen", "flu"], "targets forgotten at once")
 plots.glue_figure("fig_batch", fig)
 
@@ -106,7 +106,7 @@ plots.glue_figure("fig_batch", fig)
 # intervals (paired bootstrap over targets and probes).
 # ```
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 table
 
 # %% [markdown]

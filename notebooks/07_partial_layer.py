@@ -48,7 +48,7 @@ from rwku_core.sweep import shard_worker
 shard_worker(model, profile, data, targets, seed, device, results_dir, shard, chapter="07_partial_layer",
              dtype=dtype, overrides=overrides, trust_remote_code=trust_remote_code)
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 import pandas as pd
 from IPython.display import Markdown
 from myst_nb import glue
@@ -86,7 +86,7 @@ table.index = pd.MultiIndex.from_frame(df[["method", "window"]])
 # Model **{glue:text}`layer_model`**, target(s) {glue:text}`layer_target`, windows
 # {glue:text}`layer_windows` (hyper-parameters of the `layers` mode: see "This run" above).
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 fig = plots.against(df, "window", ["forget_all", "neighbor_all", "mia_fm", "gen"], "trainable layers")
 plots.glue_figure("fig_layers", fig)
 
@@ -99,7 +99,7 @@ plots.glue_figure("fig_layers", fig)
 # bootstrap over targets and probes).
 # ```
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 table
 
 # %% [markdown]

@@ -48,7 +48,7 @@ from rwku_core.sweep import shard_worker
 shard_worker(model, profile, data, targets, seed, device, results_dir, shard, chapter="08_case_studies",
              dtype=dtype, overrides=overrides, trust_remote_code=trust_remote_code)
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 import pandas as pd
 from IPython.display import Markdown
 from myst_nb import glue
@@ -81,7 +81,7 @@ shares = tables.interval_table(boot, ["refusal", "wrong_substantive"])[1].rename
 # kind and attack type, with the gold answer, the original model's answer and each method's answer
 # after unlearning (greedy, as evaluated; an empty cell is an empty answer).
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 pd.set_option("display.max_colwidth", 80)
 case_table
 
@@ -90,7 +90,7 @@ case_table
 # answers (ROUGE-L recall below 0.5) the share that says something (neither empty nor a refusal);
 # "±" is half the 95% interval of a paired bootstrap over targets and probes:
 
-# %% tags=["remove-input"]
+# %% tags=["hide-input"]
 shares
 
 # %% [markdown]

@@ -75,6 +75,19 @@ def _retitle(nb, model: str, profile: str) -> None:
             return
 
 
+def run_yourself(name: str, params: dict) -> str:
+    """The one-line "run this chapter yourself" box of a chapter (a MyST tip), with this build's
+    model, profile and settings."""
+    sets = " ".join(f"--set {k}={json.dumps(v, separators=(',', ':'))}" for k, v in (params.get("overrides") or {}).items())
+    extra = " ".join(x for x in (f"--device {params['device']}" if params.get("device", "cpu") != "cpu" else "",
+                                 f"--dtype {params['dtype']}" if params.get("dtype") else "", sets) if x)
+    cmd = f"python -m rwku_core.book --model {params['model']} --profile {params['profile']} --chapters {name}"
+    return ("```{tip}\n**Run this chapter yourself** (from a clone, after `make setup`): "
+            f"`{cmd}{' ' + extra if extra else ''}` executes `notebooks/{name}.py` with papermill and renders the "
+            f"book; `make book MODEL={params['model']} PROFILE={params['profile']}` builds every chapter. Runs "
+            "already in the results store are read, not recomputed.\n```")
+
+
 def execute_chapter(name: str, params: dict, root: Path = REPO_ROOT, force: bool = False, log=print) -> bool:
     """Execute one chapter into <root>/book/<model>/<name>.ipynb; returns False when the cached copy was kept.
 
@@ -98,6 +111,8 @@ def execute_chapter(name: str, params: dict, root: Path = REPO_ROOT, force: bool
     folder.mkdir(parents=True, exist_ok=True)
     nb = jupytext.read(source)
     _retitle(nb, params["model"], params["profile"])
+    title = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("# ")), 0)
+    nb.cells.insert(title + 1, nbformat.v4.new_markdown_cell(run_yourself(name, params)))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["rwku"] = {"stamp": stamp, "parameters": params}
     with tempfile.TemporaryDirectory() as tmp:

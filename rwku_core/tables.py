@@ -60,6 +60,35 @@ def interval_table(boot, columns=SUMMARY_COLUMNS, utility_items: int | None = No
     return point, out
 
 
+def export(point: pd.DataFrame, half: pd.DataFrame, stem) -> list:
+    """Write a table as ``<stem>.csv`` (each column's value and its ``±`` half-width, ``<col>_pm``)
+    and ``<stem>.tex`` (a LaTeX tabular, "x $\\pm$ h", the paper's column names); returns the paths.
+    Each file is written whole or not at all."""
+    from pathlib import Path
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    columns = {}
+    for c in point.columns:
+        columns[c] = point[c]
+        if c in half:
+            columns[f"{c}_pm"] = half[c]
+    csv = pd.DataFrame(columns, index=point.index)
+    text = point.copy().astype(object)
+    for c in point.columns:
+        text[c] = [("-" if v != v else f"{v:.1f}") + (f" $\\pm$ {h:.1f}" if h == h else "")
+                   for v, h in zip(point[c], half[c] if c in half else [float("nan")] * len(point))]
+    text.columns = [" ".join(HEADER[c]) if c in HEADER else c for c in text.columns]
+    text.index.name = None
+    out = []
+    for path, body in ((stem.with_suffix(".csv"), csv.round(3).to_csv()),
+                       (stem.with_suffix(".tex"), text.to_latex(escape=False))):
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(body, encoding="utf-8")
+        tmp.replace(path)
+        out.append(path)
+    return out
+
+
 # F5 compares two models; which one is the stronger instruction follower is known, never guessed
 # from size: of the embedded pair the instruction-tuned one (SmolLM2-135M-Instruct; Gemma-3-270M is
 # a base model); of the paper's pair, the paper's own reading (LLaMA3-8B-Instruct over Phi-3-mini).

@@ -36,6 +36,7 @@ def test_every_chapter_rendered_without_errors(smoke_book):
         text = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").get_text(" ")
         assert "Traceback" not in text and "Error:" not in text, name
         assert f"({MODEL}, smoke)" in text, name            # the title names model and profile
+        assert f"--chapters {name}" in text and "Run this chapter yourself" in text, name
         nb = nbformat.read(smoke_book / "book" / book.model_folder(MODEL) / f"{name}.ipynb", as_version=4)
         errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
         assert not errors, name
@@ -83,6 +84,32 @@ def test_main_results_table_is_the_stored_runs(smoke_book):
                     assert cell.endswith(f"±{half.loc[row[0], col]:.1f}"), (row[0], col, cell)
             seen.add(row[0])
     assert seen == set(expected)
+
+
+def test_main_table_downloads_are_the_stored_runs(smoke_book):
+    """The CSV linked under the main table (served by the built site) holds each run's last-epoch
+    summary and the bootstrap's half-widths; the LaTeX file has one row per run."""
+    import re
+
+    import pandas as pd
+    from rwku_core import tables
+    page = _page(smoke_book, "03_main_results")
+    html = page.read_text(encoding="utf-8")
+    links = {ext: re.search(rf'href="([^"]+main_results\.{ext})"', html) for ext in ("csv", "tex")}
+    assert all(links.values()), links
+    csv = pd.read_csv(page.parent / links["csv"].group(1), index_col=0)
+    plan = experiments.Plan(MODEL, "smoke", results_dir=str(smoke_book / "results"), compute=False)
+    half = tables.main_bootstrap(plan).half_widths(SUMMARY_COLUMNS)
+    expected = {"Before": experiments.last_epoch(plan.before())}
+    for (method, mode), path in plan.main().items():
+        expected[experiments.label(method, mode)] = experiments.last_epoch(path)
+    assert set(csv.index) == set(expected)
+    for label, summary in expected.items():
+        for col in ("forget_all", "neighbor_all", "mia_fm"):
+            assert csv.loc[label, col] == pytest.approx(summary[col], abs=1e-3), (label, col)
+            assert csv.loc[label, f"{col}_pm"] == pytest.approx(half.loc[label, col], abs=1e-3), (label, col)
+    tex = (page.parent / links["tex"].group(1)).read_text(encoding="utf-8")
+    assert tex.count("\\\\") == len(expected) + 1 and "Forget Set All" in tex     # header + one row per run
 
 
 def test_f5_table_is_the_stored_runs_of_both_models(smoke_book):
