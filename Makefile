@@ -1,10 +1,11 @@
 # The two README commands: `make book` (the main job) and `make test`. Each sets up .venv itself.
 MODEL ?= smollm2-135m-instruct
+MODELS ?= $(MODEL)        # several: make book MODELS="smollm2-135m-instruct gemma3-270m"
 PROFILE ?= default
 DEVICE ?= cpu
 DTYPE ?=
 PY = .venv/bin/python
-BOOK_ARGS = --model $(MODEL) --profile $(PROFILE) --device $(DEVICE) $(if $(DTYPE),--dtype $(DTYPE))
+BOOK_ARGS = --model $(MODELS) --profile $(PROFILE) --device $(DEVICE) $(if $(DTYPE),--dtype $(DTYPE))
 
 .PHONY: setup book test html benchmarks clean
 

@@ -29,6 +29,7 @@ from .results import safe_name
 
 CHAPTERS = ["00_intro", "01_data_tour", "02_memorization", "03_main_results", "04_tradeoff",
             "05_attack_types", "06_batch_target", "07_partial_layer", "08_case_studies"]
+COMPARE = "side_by_side"   # the book's page of every model beside the paper's two (book/compare/)
 NOTEBOOKS = REPO_ROOT / "notebooks"
 BOOK_FILES = ("_config.yml", "_toc.yml", "book/index.md", "book/favicon.png", "book/_static_root/favicon.ico",
               "_static/rwku.css")   # what a book root needs besides book/<model>/
@@ -66,25 +67,27 @@ def _stamp(source: Path, params: dict) -> str:
     return h.hexdigest()[:16]
 
 
-def _retitle(nb, model: str, profile: str) -> None:
-    """Append the model and profile to the chapter's title, so that pages of several models differ."""
+def _retitle(nb, model: str | None, profile: str) -> None:
+    """Append the model (when the page has one) and profile to the chapter's title, so that pages of
+    several models differ."""
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.source.startswith("# "):
             first, _, rest = cell.source.partition("\n")
-            cell.source = f"{first} ({model}, {profile})\n{rest}"
+            cell.source = f"{first} ({model + ', ' if model else ''}{profile})\n{rest}"
             return
 
 
 def run_yourself(name: str, params: dict) -> str:
     """The one-line "run this chapter yourself" box of a chapter (a MyST tip), with this build's
-    model, profile and settings."""
+    model (or models, for the side-by-side page), profile and settings."""
     sets = " ".join(f"--set {k}={json.dumps(v, separators=(',', ':'))}" for k, v in (params.get("overrides") or {}).items())
     extra = " ".join(x for x in (f"--device {params['device']}" if params.get("device", "cpu") != "cpu" else "",
                                  f"--dtype {params['dtype']}" if params.get("dtype") else "", sets) if x)
-    cmd = f"python -m rwku_core.book --model {params['model']} --profile {params['profile']} --chapters {name}"
+    who = params.get("model") or " ".join(params["models"])
+    cmd = f"python -m rwku_core.book --model {who} --profile {params['profile']} --chapters {name}"
     return ("```{tip}\n**Run this chapter yourself** (from a clone, after `make setup`): "
             f"`{cmd}{' ' + extra if extra else ''}` executes `notebooks/{name}.py` with papermill and renders the "
-            f"book; `make book MODEL={params['model']} PROFILE={params['profile']}` builds every chapter. Runs "
+            f"book; `make book MODEL{'S' if ' ' in who else ''}=\"{who}\" PROFILE={params['profile']}` builds every chapter. Runs "
             "already in the results store are read, not recomputed.\n```")
 
 
@@ -100,17 +103,18 @@ def execute_chapter(name: str, params: dict, root: Path = REPO_ROOT, force: bool
     source = NOTEBOOKS / f"{name}.py"
     if not source.exists():
         raise FileNotFoundError(f"chapter source {source} is missing (CHAPTERS in rwku_core/book.py)")
-    folder = Path(root) / "book" / model_folder(params["model"])
+    who = params.get("model", "compare")          # the side-by-side page has models, not a model
+    folder = Path(root) / "book" / (model_folder(params["model"]) if "model" in params else "compare")
     out = folder / f"{name}.ipynb"
     stamp = _stamp(source, params)
     if out.exists() and not force:
         meta = nbformat.read(out, as_version=4).metadata.get("rwku", {})
         if meta.get("stamp") == stamp:
-            log(f"[book] {params['model']}/{name}: unchanged, kept the executed copy")
+            log(f"[book] {who}/{name}: unchanged, kept the executed copy")
             return False
     folder.mkdir(parents=True, exist_ok=True)
     nb = jupytext.read(source)
-    _retitle(nb, params["model"], params["profile"])
+    _retitle(nb, params.get("model"), params["profile"])
     title = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("# ")), 0)
     nb.cells.insert(title + 1, nbformat.v4.new_markdown_cell(run_yourself(name, params)))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -120,14 +124,14 @@ def execute_chapter(name: str, params: dict, root: Path = REPO_ROOT, force: bool
         nbformat.write(nb, src_nb)
         tmp_out = Path(tmp) / f"{name}.out.ipynb"
         t0 = time.time()
-        log(f"[book] {params['model']}/{name}: executing with papermill ...")
+        log(f"[book] {who}/{name}: executing with papermill ...")
         try:
             papermill.execute_notebook(str(src_nb), str(tmp_out), parameters=params, kernel_name="python3",
                                        cwd=str(root), progress_bar=False,
                                        stderr_file=sys.stderr)   # the runs' progress lines, as they come
         except papermill.PapermillExecutionError as err:
             out.unlink(missing_ok=True)      # never keep an executed copy of an older version
-            raise RuntimeError(f"chapter {name} (notebooks/{name}.py) failed for model {params['model']}: "
+            raise RuntimeError(f"chapter {name} (notebooks/{name}.py) failed for {who}: "
                                f"{err.ename}: {err.evalue}") from None
         executed = nbformat.read(tmp_out, as_version=4)
         for cell in executed.cells:       # papermill's injected "# Parameters" cell is not for readers
@@ -137,8 +141,26 @@ def execute_chapter(name: str, params: dict, root: Path = REPO_ROOT, force: bool
         executed.metadata.setdefault("rwku", {})["seconds"] = round(time.time() - t0, 1)
         nbformat.write(executed, tmp_out)
         shutil.move(tmp_out, out)   # only a fully executed notebook reaches book/
-        log(f"[book] {params['model']}/{name}: done in {time.time() - t0:.0f} s")
+        log(f"[book] {who}/{name}: done in {time.time() - t0:.0f} s")
     return True
+
+
+def book_models(root: Path, profile: str, models: list[str]) -> list[str]:
+    """``models`` and every other model whose main-results page of ``profile`` the book at ``root``
+    already holds (a model built earlier by its own ``make book MODEL=...``), in that order."""
+    import nbformat
+    found = list(models)
+    for nb_path in sorted((Path(root) / "book").glob("*/03_main_results.ipynb")):
+        params = nbformat.read(nb_path, as_version=4).metadata.get("rwku", {}).get("parameters", {})
+        if params.get("profile") == profile and params.get("model") and params["model"] not in found:
+            found.append(params["model"])
+    return found
+
+
+def compare_parameters(models: list[str], params: dict) -> dict:
+    """The side-by-side page's parameters: the models and one model's build settings."""
+    keep = ("profile", "seed", "device", "results_dir", "dtype", "trust_remote_code", "overrides")
+    return {"models": list(models), **{k: params[k] for k in keep}}
 
 
 def prepare_root(root: Path) -> None:
@@ -163,7 +185,9 @@ def build_html(root: Path = REPO_ROOT, strict: bool = True) -> Path:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=DEFAULT_MODEL, help="embedded name, Hub id or local folder")
+    ap.add_argument("--model", nargs="+", default=[DEFAULT_MODEL],
+                    help="embedded name, Hub id or local folder; several build every chapter for each, model by "
+                         "model, and the side-by-side page compares them")
     ap.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILES)}")
     ap.add_argument("--results", default="results", help="results store (relative to the book root)")
     ap.add_argument("--seed", type=int, default=0)
@@ -175,7 +199,8 @@ def main(argv=None) -> int:
     ap.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                     help="replace one profile setting for this build, VALUE in JSON (e.g. --set targets=[1,4] "
                          "--set utility_limit=1 --set batch_sizes=[2]); see rwku_core/profiles.py")
-    ap.add_argument("--chapters", nargs="*", default=CHAPTERS, help="subset of chapters to execute")
+    ap.add_argument("--chapters", nargs="*", default=CHAPTERS + [COMPARE],
+                    help=f"subset of chapters to execute ({COMPARE}: the page of every model side by side)")
     ap.add_argument("--force", action="store_true", help="re-execute chapters even when unchanged")
     ap.add_argument("--no-html", action="store_true", help="execute notebooks only")
     ap.add_argument("--root", default=str(REPO_ROOT),
@@ -191,26 +216,31 @@ def main(argv=None) -> int:
         prof = get_profile(args.profile, overrides)
     except ValueError as e:
         ap.error(f"--set: {e}")
-    unknown = [c for c in args.chapters if c not in CHAPTERS]
+    unknown = [c for c in args.chapters if c not in CHAPTERS + [COMPARE]]
     if unknown:
-        ap.error(f"unknown chapter(s) {unknown}; valid chapters: {', '.join(CHAPTERS)}")
+        ap.error(f"unknown chapter(s) {unknown}; valid chapters: {', '.join(CHAPTERS + [COMPARE])}")
     root = Path(args.root)
     if args.shard is not None:
         from . import sweep
         from .experiments import Plan
         which = sweep.parse_shard(args.shard)
-        plan = Plan(args.model, args.profile, prof["data"], prof["targets"], args.seed, args.device,
-                    str(root / args.results), dtype=args.dtype, overrides=overrides,
-                    trust_remote_code=args.trust_remote_code)
-        sweep.run_shard(plan, which, [c for c in args.chapters if c in sweep.CHAPTER_RUNS])
+        for model in args.model:
+            plan = Plan(model, args.profile, prof["data"], prof["targets"], args.seed, args.device,
+                        str(root / args.results), dtype=args.dtype, overrides=overrides,
+                        trust_remote_code=args.trust_remote_code)
+            sweep.run_shard(plan, which, [c for c in args.chapters if c in sweep.CHAPTER_RUNS])
         return 0
     prepare_root(root)
-    params = chapter_parameters(args.model, args.profile, args.results, args.seed, args.device, args.dtype,
-                                args.trust_remote_code, overrides)
     t0 = time.time()
-    for name in args.chapters:
-        execute_chapter(name, params, root=root, force=args.force)
-    print(f"[book] chapters ready for {args.model} ({args.profile}) in {time.time() - t0:.0f} s")
+    for model in args.model:
+        params = chapter_parameters(model, args.profile, args.results, args.seed, args.device, args.dtype,
+                                    args.trust_remote_code, overrides)
+        for name in [c for c in args.chapters if c != COMPARE]:
+            execute_chapter(name, params, root=root, force=args.force)
+    if COMPARE in args.chapters:      # re-executed every time: it reads whatever the store holds now
+        execute_chapter(COMPARE, compare_parameters(book_models(root, args.profile, args.model), params),
+                        root=root, force=True)
+    print(f"[book] chapters ready for {', '.join(args.model)} ({args.profile}) in {time.time() - t0:.0f} s")
     if not args.no_html:
         html = build_html(root)
         print(f"[book] built {html / 'index.html'} in {time.time() - t0:.0f} s")

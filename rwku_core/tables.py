@@ -103,8 +103,8 @@ def f5_evidence(plan: Plan):
     if plan.model not in CONTRAST:
         return None
     other = CONTRAST[plan.model][0]
-    runs = {f"{plan.model}: Before": records(plan.before()), f"{plan.model}: ICU": records(plan.unlearn("icu"))}
     try:
+        runs = {f"{plan.model}: Before": records(plan.before()), f"{plan.model}: ICU": records(plan.unlearn("icu"))}
         if plan.settings["f5_contrast"]:
             paths = plan.contrast()
         else:
@@ -139,6 +139,27 @@ def f5_table(evidence) -> pd.DataFrame:
         rows[who] = {"Before": f"{b:.1f}", "ICU": f"{i:.1f}", "drop": f"{b - i:.1f}"}
     out = pd.DataFrame(rows).T
     out.columns = ["forget All, Before", "forget All, ICU", "ICU's drop"]
+    return out
+
+
+SIDE_COLUMNS = ["forget_all", "neighbor_all", "mia_fm", "gen"]
+
+
+def side_by_side(boots: dict, columns=SIDE_COLUMNS) -> pd.DataFrame:
+    """The main tables of several models side by side with the paper's two: rows the methods (the
+    paper's order), columns (source, column) under the paper's short names; this run's cells
+    "x ±h" (each model's own bootstrap), the paper's published means. ``boots``: model -> the
+    bootstrap of its main table."""
+    sources = {}
+    for model, boot in boots.items():
+        shown = with_intervals(boot.point[list(columns)], boot.half_widths(columns))
+        sources[f"{model} (this run)"] = shown
+    for name, who in (("table1", "LLaMA3-8B-Instruct (paper)"), ("table2", "Phi-3-mini (paper)")):
+        sources[who] = paper.table(name)[list(columns)].map(lambda v: f"{v:.1f}")
+    rows = list(dict.fromkeys(r for df in sources.values() for r in df.index))
+    out = pd.concat({k: v.reindex(rows) for k, v in sources.items()}, axis=1).fillna("-")
+    out.columns = pd.MultiIndex.from_tuples([(src, " ".join(HEADER[c])) for src, c in out.columns])
+    out.index.name = None
     return out
 
 

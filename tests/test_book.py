@@ -134,6 +134,29 @@ def test_f5_table_is_the_stored_runs_of_both_models(smoke_book):
     assert any(r[0].startswith("LLaMA3-8B-Instruct (paper") for r in f5[1:])
 
 
+def test_side_by_side_page_is_the_stored_runs_of_both_models(smoke_book):
+    """The side-by-side page (book/compare/) shows this model's main rows beside the paper's two
+    models, the F5 verdict, and Before of both embedded models (the partner's F5 run) beside Table 6,
+    each number as the store gives it."""
+    page = smoke_book / "_build" / "html" / "book" / "compare" / f"{book.COMPARE}.html"
+    soup, page_tables = _tables(page)
+    text = soup.get_text(" ")
+    assert "Models side by side (smoke)" in text and "ICU's forget All drop" in text
+    plan = experiments.Plan(MODEL, "smoke", results_dir=str(smoke_book / "results"), compute=False)
+    side = next(t for t in page_tables if t and any("(paper)" in h for h in t[0]))
+    assert [h for h in side[0] if h] == [f"{MODEL} (this run)", "LLaMA3-8B-Instruct (paper)", "Phi-3-mini (paper)"]
+    rows = {r[0]: r[1:] for r in side[2:]}
+    ga = experiments.last_epoch(plan.unlearn("ga"))
+    assert rows["GA (Full)"][0].split(" ")[0] == f"{ga['forget_all']:.1f}"
+    assert rows["GA (Full)"][4] == "41.9" and rows["GA (Full)"][8] == "21.6"     # Tables 1 and 2: forget All
+    t6 = next(t for t in page_tables if t and "source" in t[0])
+    col = t6[0].index("forget_all")
+    got = {r[0]: r[col] for r in t6[1:]}
+    partner = experiments.last_epoch(plan.contrast()["before"])
+    assert got["gemma3-270m, known probes (F5 partner run)"] == f"{partner['forget_all']:.1f}"
+    assert got[f"{MODEL}, known probes"] == f"{experiments.last_epoch(plan.before())['forget_all']:.1f}"
+
+
 def test_case_study_answers_are_the_stored_answers_to_their_queries(smoke_book):
     """Each answer of the case table is the stored prediction, for the case's target, of the probe
     whose query heads its column."""

@@ -88,8 +88,8 @@ def test_paper_profile_end_to_end_computes_the_official_recipe(paper_books, arch
     root, folder, seconds = paper_books[arch]
     print(f"{arch}: paper profile book in {seconds:.0f} s")
     chapters = sorted(p.stem for p in (root / "book").glob("*/*.ipynb"))
-    from rwku_core.book import CHAPTERS
-    assert chapters == sorted(CHAPTERS)                       # every chapter executed
+    from rwku_core.book import CHAPTERS, COMPARE
+    assert chapters == sorted(CHAPTERS + [COMPARE])           # every chapter executed, and the side-by-side page
     store = root / "results"
     runs = [results.load_run(p.parent) for p in store.rglob("config.json")]
     unlearn = [r for r in runs if r["config"]["kind"] == "unlearn"]
