@@ -28,7 +28,7 @@ trust_remote_code = False
 overrides = {}
 
 # %% tags=["hide-input", "remove-output"]
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 from myst_nb import glue
 
 from rwku_core import experiments, findings, paper, tables

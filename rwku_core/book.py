@@ -29,6 +29,12 @@ from .results import safe_name
 
 CHAPTERS = ["00_intro", "01_data_tour", "02_memorization", "03_main_results", "04_tradeoff",
             "05_attack_types", "06_batch_target", "07_partial_layer", "08_case_studies"]
+# Known third-party noise, silenced where it starts. The kernel is local and short-lived: ipykernel's
+# warning that its loopback TCP channel is not encrypted says nothing about this build, and tqdm's
+# "IProgress not found" (tqdm.auto inside a kernel without ipywidgets) only means the plain text
+# progress bar is used, which is the one the build log shows anyway.
+KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]
+QUIET_WARNINGS = "ignore:IProgress not found"
 COMPARE = "side_by_side"   # the book's page of every model beside the paper's two (book/compare/)
 NOTEBOOKS = REPO_ROOT / "notebooks"
 BOOK_FILES = ("_config.yml", "_toc.yml", "book/index.md", "book/favicon.png", "book/_static_root/favicon.ico",
@@ -128,7 +134,8 @@ def execute_chapter(name: str, params: dict, root: Path = REPO_ROOT, force: bool
         try:
             papermill.execute_notebook(str(src_nb), str(tmp_out), parameters=params, kernel_name="python3",
                                        cwd=str(root), progress_bar=False,
-                                       stderr_file=sys.stderr)   # the runs' progress lines, as they come
+                                       stderr_file=sys.stderr,   # the runs' progress lines, as they come
+                                       extra_arguments=KERNEL_QUIET)
         except papermill.PapermillExecutionError as err:
             out.unlink(missing_ok=True)      # never keep an executed copy of an older version
             raise RuntimeError(f"chapter {name} (notebooks/{name}.py) failed for {who}: "
@@ -143,6 +150,82 @@ def execute_chapter(name: str, params: dict, root: Path = REPO_ROOT, force: bool
         shutil.move(tmp_out, out)   # only a fully executed notebook reaches book/
         log(f"[book] {who}/{name}: done in {time.time() - t0:.0f} s")
     return True
+
+
+class BookProgress:
+    """A progress bar with ETA over the whole book: the units of work of every model's run list
+    (``sweep.run_list``), counted from the results store every ``every`` seconds by a background
+    thread while the chapters execute (each run also prints its own progress lines)."""
+
+    def __init__(self, plans: list, every: float = 20.0):
+        import threading
+
+        from tqdm import tqdm
+
+        from . import results, sweep
+        self._done = lambda u: results.is_complete(u.path) or results.has_partial(u.path, u.key)
+        self.units = list({u.id: u for p in plans for u in sweep.run_list(p)}.values())
+        self.start = sum(map(self._done, self.units))
+        self.bar = tqdm(total=len(self.units), initial=self.start, desc="[book] runs", unit="unit",
+                        file=sys.stderr, mininterval=every, smoothing=0.1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _poll(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.bar.update(sum(map(self._done, self.units)) - self.bar.n)
+
+    def close(self) -> int:
+        """Stop polling; the number of units computed during this build."""
+        self._stop.set()
+        self._thread.join()
+        done = sum(map(self._done, self.units))
+        self.bar.update(done - self.bar.n)
+        self.bar.close()
+        return done - self.start
+
+
+# finding -> (chapter, glue name) of the verdict a chapter glues, in the paper's order
+VERDICTS = {
+    "Figure 1 (RWKU knowledge is the most memorized)": ("02_memorization", "mem_verdict"),
+    "F1": ("05_attack_types", "att_f1"), "F2": ("03_main_results", "main_f2"), "F3": ("03_main_results", "main_f3"),
+    "F4": ("03_main_results", "main_f4"), "F5": ("03_main_results", "main_f5"), "F6": ("03_main_results", "main_f6"),
+    "Figure 3 (forgetting costs neighbor knowledge)": ("04_tradeoff", "trade_verdict"),
+    "F7": ("05_attack_types", "att_f7"), "F8": ("06_batch_target", "batch_verdict"),
+    "F9": ("07_partial_layer", "layer_verdict"), "F10": ("08_case_studies", "case_verdict"),
+}
+GLUE_PREFIX = "application/papermill.record/"
+
+
+def glued_text(notebook: Path, name: str) -> str | None:
+    """The markdown (or text) a chapter glued under ``name``; None when it holds no such output."""
+    import nbformat
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("metadata", {}).get("scrapbook", {}).get("name") == name:
+                data = out["data"]
+                return data.get(GLUE_PREFIX + "text/markdown") or data.get(GLUE_PREFIX + "text/plain", "")
+    return None
+
+
+def verdicts(root: Path, model: str) -> dict[str, str]:
+    """Finding -> the verdict sentence the executed chapters of ``model`` show (chapters not
+    executed are left out)."""
+    folder = Path(root) / "book" / model_folder(model)
+    out = {}
+    for finding, (chapter, name) in VERDICTS.items():
+        nb = folder / f"{chapter}.ipynb"
+        text = glued_text(nb, name) if nb.exists() else None
+        if text is not None:
+            out[finding] = text
+    return out
+
+
+def verdict_word(text: str) -> str:
+    """"reproduced", "not testable at this scale", ... from a glued verdict sentence."""
+    return text.split("**")[1] if text.startswith("**") else text
 
 
 def book_models(root: Path, profile: str, models: list[str]) -> list[str]:
@@ -178,7 +261,7 @@ def build_html(root: Path = REPO_ROOT, strict: bool = True) -> Path:
 
     ``strict``: warnings are errors (``-W -n``), as in CI."""
     exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe), "build", str(root)] + (["-W", "-n", "--keep-going"] if strict else [])
+    cmd = [str(exe), "build", str(root), "--quiet"] + (["-W", "-n", "--keep-going"] if strict else [])
     subprocess.run(cmd, check=True)
     return Path(root) / "_build" / "html"
 
@@ -231,16 +314,37 @@ def main(argv=None) -> int:
             sweep.run_shard(plan, which, [c for c in args.chapters if c in sweep.CHAPTER_RUNS])
         return 0
     prepare_root(root)
+    import os
+    os.environ["PYTHONWARNINGS"] = ",".join(x for x in (os.environ.get("PYTHONWARNINGS"), QUIET_WARNINGS) if x)
     t0 = time.time()
+    from .experiments import Plan
+    plans = [Plan(m, args.profile, prof["data"], prof["targets"], args.seed, args.device, str(root / args.results),
+                  dtype=args.dtype, overrides=overrides, trust_remote_code=args.trust_remote_code) for m in args.model]
+    progress = BookProgress(plans)
+    executed = kept = 0
+    try:
+        for model in args.model:
+            params = chapter_parameters(model, args.profile, args.results, args.seed, args.device, args.dtype,
+                                        args.trust_remote_code, overrides)
+            for name in [c for c in args.chapters if c != COMPARE]:
+                ran = execute_chapter(name, params, root=root, force=args.force)
+                executed, kept = executed + ran, kept + (not ran)
+        if COMPARE in args.chapters:      # re-executed every time: it reads whatever the store holds now
+            execute_chapter(COMPARE, compare_parameters(book_models(root, args.profile, args.model), params),
+                            root=root, force=True)
+            executed += 1
+    finally:
+        computed = progress.close()
+    print(f"[book] chapters ready for {', '.join(args.model)} ({args.profile}) in {time.time() - t0:.0f} s: "
+          f"{executed} executed, {kept} kept; {computed} of {len(progress.units)} units of work computed now")
     for model in args.model:
-        params = chapter_parameters(model, args.profile, args.results, args.seed, args.device, args.dtype,
-                                    args.trust_remote_code, overrides)
-        for name in [c for c in args.chapters if c != COMPARE]:
-            execute_chapter(name, params, root=root, force=args.force)
-    if COMPARE in args.chapters:      # re-executed every time: it reads whatever the store holds now
-        execute_chapter(COMPARE, compare_parameters(book_models(root, args.profile, args.model), params),
-                        root=root, force=True)
-    print(f"[book] chapters ready for {', '.join(args.model)} ({args.profile}) in {time.time() - t0:.0f} s")
+        found = verdicts(root, model)
+        if found:
+            words = [verdict_word(v) for k, v in found.items() if k.startswith("F") and k[1:].isdigit()]
+            decided = sum(w in ("reproduced", "not reproduced") for w in words)
+            print(f"[book] {model}: " + "; ".join(f"{k} {verdict_word(v)}" for k, v in found.items()
+                                                  if k.startswith("F") and k[1:].isdigit())
+                  + f" ({decided} of {len(words)} decided)")
     if not args.no_html:
         html = build_html(root)
         print(f"[book] built {html / 'index.html'} in {time.time() - t0:.0f} s")

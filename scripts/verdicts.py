@@ -13,33 +13,19 @@ import re
 import sys
 from pathlib import Path
 
-import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from rwku_core.book import model_folder  # noqa: E402
+from rwku_core.book import GLUE_PREFIX as PREFIX, VERDICTS as GLUED, glued_text, model_folder, verdict_word  # noqa: E402,F401
 
-# finding -> (chapter, glue name), in the paper's order
-GLUED = {
-    "Figure 1 (RWKU knowledge is the most memorized)": ("02_memorization", "mem_verdict"),
-    "F1": ("05_attack_types", "att_f1"), "F2": ("03_main_results", "main_f2"), "F3": ("03_main_results", "main_f3"),
-    "F4": ("03_main_results", "main_f4"), "F5": ("03_main_results", "main_f5"), "F6": ("03_main_results", "main_f6"),
-    "Figure 3 (forgetting costs neighbor knowledge)": ("04_tradeoff", "trade_verdict"),
-    "F7": ("05_attack_types", "att_f7"), "F8": ("06_batch_target", "batch_verdict"),
-    "F9": ("07_partial_layer", "layer_verdict"), "F10": ("08_case_studies", "case_verdict"),
-}
-PREFIX = "application/papermill.record/"
 
 
 def glued(notebook: Path, name: str) -> str:
     if not notebook.exists():
         raise SystemExit(f"{notebook}: no executed chapter here (run `make book` for this model first)")
-    nb = nbformat.read(notebook, as_version=4)
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            if out.get("metadata", {}).get("scrapbook", {}).get("name") == name:
-                data = out["data"]
-                return data.get(PREFIX + "text/markdown") or data.get(PREFIX + "text/plain", "")
-    raise SystemExit(f"{notebook}: no glued output named {name!r} (was the chapter executed by `make book`?)")
+    text = glued_text(notebook, name)
+    if text is None:
+        raise SystemExit(f"{notebook}: no glued output named {name!r} (was the chapter executed by `make book`?)")
+    return text
 
 
 def main(argv=None) -> int:
@@ -51,7 +37,7 @@ def main(argv=None) -> int:
     decided = counted = 0
     for finding, (chapter, name) in GLUED.items():
         text = glued(folder / f"{chapter}.ipynb", name)
-        verdict = text.split("**")[1] if text.startswith("**") else text
+        verdict = verdict_word(text)
         print(f"- **{finding}**: {text}")
         if re.fullmatch(r"F\d+", finding):            # the paper's findings F1-F10 (not the figures)
             counted += 1
