@@ -112,7 +112,7 @@ glue("trade_epochs", "after every epoch" , display=False)
 # `config.json`, their points are the model at collapse): {glue:text}`trade_collapsed`.
 
 # %% tags=["hide-input", "remove-output"]
-fig = plots.tradeoff(curves, before)
+fig = plots.tradeoff(curves, before, paper=tables.paper_table("table1"))
 plots.glue_figure("fig_tradeoff", fig)
 
 # %% [markdown]
@@ -121,8 +121,10 @@ plots.glue_figure("fig_tradeoff", fig)
 #
 # **Trade-off (the paper's Figure 3), this run.** Forget efficacy (100 - forget All) against
 # neighbor All and each utility metric, one point per epoch of each training method and per strength
-# of RepE; the black point is Before. Error bars: 95% intervals (paired bootstrap over targets and
-# probes); LoRA dashed, one colour per method in every figure of the book.
+# of RepE; the black point is Before; hollow diamonds are the paper's end points on
+# LLaMA3-8B-Instruct (Table 1, full mode) in the method's colour. Error bars: 95% intervals (paired
+# bootstrap over targets and probes); LoRA dashed, one colour per method in every figure of the
+# book.
 # ```
 
 # %% [markdown]

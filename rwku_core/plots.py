@@ -49,8 +49,8 @@ def legend_colors(fig) -> dict[str, str]:
             continue
         for handle, text in zip(leg.legend_handles, leg.get_texts()):
             c = handle.get_color() if hasattr(handle, "get_color") else handle.get_facecolor()
-            if hasattr(c, "ndim") and c.ndim == 2:        # a collection: one row per point
-                c = c[0]
+            if hasattr(c, "ndim") and c.ndim == 2:        # a collection: one row per point (hollow: its edge)
+                c = c[0] if len(c) else handle.get_edgecolor()[0]
             out[text.get_text()] = to_hex(c)
     return out
 
@@ -76,11 +76,13 @@ def memorization(df: pd.DataFrame):
     return fig
 
 
-def tradeoff(curves: dict[str, pd.DataFrame], before: dict):
+def tradeoff(curves: dict[str, pd.DataFrame], before: dict, paper: pd.DataFrame | None = None):
     """Figure 3: forget efficacy (100 - forget_all) against neighbor_all and each utility metric.
     ``curves``: method label -> rows per step (epoch or RepE alpha) with the summary columns (and
     ``<key>_lo``/``<key>_hi``: 95% intervals, drawn as error bars); every curve starts at Before
-    (``before``: a dict with the same keys)."""
+    (``before``: a dict with the same keys). ``paper``: a table of the paper's (Table 1) whose rows
+    "<method> (Full)" or "<method>" are drawn as hollow diamonds in the method's colour: the paper's
+    end point of that curve (and its Before as a hollow black diamond)."""
     keys = ["neighbor_all"] + list(UTILITY)
     fig, axes = plt.subplots(2, 3, figsize=(14, 8.5))
     b = pd.DataFrame([before])
@@ -94,6 +96,14 @@ def tradeoff(curves: dict[str, pd.DataFrame], before: dict):
                         capsize=2, elinewidth=0.7, label=label, color=color(label), linestyle=linestyle(label))
         ax.scatter([100 - before["forget_all"]], [before[key]], color=BEFORE_COLOR, zorder=5, s=30,
                    label="Before" if key == keys[0] else None)
+        if paper is not None:
+            for label in ["Before"] + list(curves):
+                row = next((paper.loc[r] for r in (f"{method_of(label)} (Full)", method_of(label)) if r in paper.index),
+                           None)
+                if row is not None and key in row:
+                    ax.scatter([100 - row["forget_all"]], [row[key]], marker="D", s=42, facecolors="none",
+                               edgecolors=color(label), linewidths=1.4, zorder=6,
+                               label="paper, Table 1 (hollow)" if key == keys[0] and label == "Before" else None)
         ax.set_xlabel("forget efficacy (100 - forget All)")
         ax.set_ylabel({"neighbor_all": "neighbor All"}.get(key, UTILITY.get(key, key)))
     axes.flat[0].legend(fontsize=8)
