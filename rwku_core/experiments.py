@@ -23,7 +23,8 @@ INFERENCE_TIME = ("icu", "repe")
 CONTRAST = {"smollm2-135m-instruct": ("gemma3-270m", "strong"), "gemma3-270m": ("smollm2-135m-instruct", "weak"),
             "meta-llama/Meta-Llama-3-8B-Instruct": ("microsoft/Phi-3-mini-4k-instruct", "strong"),
             "microsoft/Phi-3-mini-4k-instruct": ("meta-llama/Meta-Llama-3-8B-Instruct", "weak")}
-LABELS = {"icu": "ICU", "repe": "RepE", "ga_star": "GA*", "ga": "GA", "dpo": "DPO", "npo": "NPO", "rt": "RT"}
+LABELS = {"icu": "ICU", "repe": "RepE", "ga_star": "GA*", "ga": "GA", "dpo": "DPO", "npo": "NPO", "rt": "RT",
+          "simnpo": "SimNPO", "rmu": "RMU"}
 
 
 def label(method: str, mode: str) -> str:

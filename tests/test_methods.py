@@ -97,6 +97,47 @@ def test_dpo_loss_by_hand(tiny):
     assert got == pytest.approx(sum(vals) / len(vals), abs=1e-4)
 
 
+def test_simnpo_loss_by_hand(tiny):
+    """SimNPO: -(2/beta) log sigmoid(-(beta/|y|) log pi(y) - gamma) per text, no reference model."""
+    from rwku_core.methods import simnpo
+    ex = [lm_example(tiny.tokenizer, t, 512) for t in TEXTS]
+    batch = {"forget": collate(ex, tiny.tokenizer.pad_token_id)}
+    beta = 1.5
+    got = float(get_method("simnpo").loss(tiny.model, None, batch, {"beta": beta}))
+    vals = []
+    for e in ex:
+        r = seq_logprob_by_hand(tiny.model, e["input_ids"], e["labels"]) / n_targets(e["labels"])
+        z = -beta * r - simnpo.GAMMA
+        vals.append(-(2 / beta) * -math.log(1 + math.exp(-z)))                # log sigmoid(z) = -log(1 + e^-z)
+    assert got == pytest.approx(sum(vals) / len(vals), abs=1e-4)
+    assert not simnpo.NEEDS_REFERENCE
+
+
+def test_rmu_loss_by_hand(tiny):
+    """RMU (forget term): mean over target tokens of ||h_k - c u||^2 / H at hidden state k = n/3."""
+    from rwku_core.methods import rmu
+    ex = [lm_example(tiny.tokenizer, t, 512) for t in TEXTS]
+    batch = {"forget": collate(ex, tiny.tokenizer.pad_token_id)}
+    got = float(get_method("rmu").loss(tiny.model, None, batch, {"seed": 3}))
+    k = rmu.steered_layer(tiny.model)
+    assert k == 1                                             # round(4 / 3) of the tiny model's 4 layers
+    hidden = tiny.model.config.hidden_size
+    g = torch.Generator().manual_seed(3)
+    u = torch.rand(hidden, generator=g).tolist()
+    norm = math.sqrt(sum(x * x for x in u))
+    c = 6.5 * math.sqrt(hidden / 4096)
+    target = [c * x / norm for x in u]
+    rows = []
+    for e in ex:                                              # one text at a time: no padding involved
+        with torch.no_grad():
+            h = tiny.model(torch.tensor([e["input_ids"]]), output_hidden_states=True).hidden_states[k][0].tolist()
+        per_token = [sum((a - b) ** 2 for a, b in zip(h[t], target)) / hidden
+                     for t in range(len(e["input_ids"])) if e["labels"][t] != -100]
+        rows.append(sum(per_token) / len(per_token))
+    assert got == pytest.approx(sum(rows) / len(rows), rel=1e-4)
+    assert float(get_method("rmu").loss(tiny.model, None, batch, {"seed": 4})) != pytest.approx(got)   # u follows the seed
+
+
 def test_rt_loss_only_on_the_refusal(tiny):
     ex = chat_example(tiny, "Where was Stephen King born?", "I don't know.", 512)
     n = n_targets(ex["labels"])
@@ -175,7 +216,7 @@ def test_repe_alpha_zero_changes_nothing_and_alpha_one_does(tiny):
 
 
 def test_registry_and_modes():
-    assert set(REGISTRY) == {"icu", "repe", "ga", "ga_star", "dpo", "npo", "rt"}
+    assert set(REGISTRY) >= {"icu", "repe", "ga", "ga_star", "dpo", "npo", "rt", "simnpo", "rmu"}   # the paper's, and more
     with pytest.raises(ValueError, match="valid methods: icu, repe, ga"):
         get_method("unlearn_everything")
     with pytest.raises(ValueError, match="valid modes: full, lora, layers:A-B"):
@@ -229,3 +270,16 @@ def test_same_seed_twice_gives_the_same_unlearn_summary(tiny, tmp_path):
     epochs = json.loads(first)
     assert [e["epoch"] for e in epochs] == [1, 2]
     assert epochs[0]["mia_fm"] != epochs[1]["mia_fm"]
+
+
+@pytest.mark.parametrize("method, mode", [("simnpo", "full"), ("rmu", "lora")])
+def test_beyond_the_paper_methods_train_in_every_mode(tiny, method, mode):
+    """SimNPO and RMU go through the same training loop as the paper's methods: finite losses, and
+    the model's output on the forget text changes."""
+    text = torch.tensor([tiny.tokenizer("Stephen King lives in Maine.").input_ids])
+    with torch.no_grad():
+        before = tiny.model(text).logits.clone()
+    history = unlearn(tiny, [_target()], method, TrainConfig(mode=mode, **CFG), log=lambda m: None)
+    assert history["losses"] and all(math.isfinite(x) for x in history["losses"]) and history["collapsed"] is None
+    with torch.no_grad():
+        assert not torch.allclose(tiny.model(text).logits, before)

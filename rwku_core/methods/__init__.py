@@ -21,6 +21,8 @@ REGISTRY = {
     "dpo": "rwku_core.methods.dpo",
     "npo": "rwku_core.methods.npo",
     "rt": "rwku_core.methods.rt",
+    "simnpo": "rwku_core.methods.simnpo",   # beyond the paper: arXiv 2410.07163
+    "rmu": "rwku_core.methods.rmu",         # beyond the paper: arXiv 2403.03218
 }
 INFERENCE_TIME = ("icu", "repe")
 
