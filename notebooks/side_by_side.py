@@ -46,7 +46,7 @@ for m in models:
         boots[m] = tables.main_bootstrap(plan_of(m))
     except (IncompleteRun, FileNotFoundError):
         missing.append(m)
-glue("sbs_models", ", ".join(f"`{m}`" for m in models), display=False)
+glue("sbs_models", Markdown(", ".join(f"`{m}`" for m in models)), display=False)
 glue("sbs_missing", Markdown("; ".join(f"`{m}`: its main runs are not in the store "
                                        f"(`make book MODEL={m} PROFILE={profile}` computes them)" for m in missing)
                              or "every model's main runs are in the store"), display=False)
