@@ -57,9 +57,14 @@ def n_targets(labels):
 TEXTS = ["Stephen King wrote many horror novels in Maine.", "He was born in Portland."]
 
 
+def forget_batch(lm):
+    """The plain-text examples of TEXTS and their collated forget batch."""
+    ex = [lm_example(lm.tokenizer, t, 512) for t in TEXTS]
+    return ex, {"forget": collate(ex, lm.tokenizer.pad_token_id)}
+
+
 def test_ga_loss_by_hand(tiny):
-    ex = [lm_example(tiny.tokenizer, t, 512) for t in TEXTS]
-    batch = {"forget": collate(ex, tiny.tokenizer.pad_token_id)}
+    ex, batch = forget_batch(tiny)
     got = float(get_method("ga").loss(tiny.model, None, batch, {}))
     total = sum(seq_logprob_by_hand(tiny.model, e["input_ids"], e["labels"]) for e in ex)
     count = sum(n_targets(e["labels"]) for e in ex)
@@ -69,8 +74,7 @@ def test_ga_loss_by_hand(tiny):
 
 def test_npo_loss_by_hand(tiny):
     ref = tiny_model(len(tiny.tokenizer), seed=1)
-    ex = [lm_example(tiny.tokenizer, t, 512) for t in TEXTS]
-    batch = {"forget": collate(ex, tiny.tokenizer.pad_token_id)}
+    ex, batch = forget_batch(tiny)
     beta = 0.2
     got = float(get_method("npo").loss(tiny.model, ref, batch, {"beta": beta}))
     vals = []
@@ -100,8 +104,7 @@ def test_dpo_loss_by_hand(tiny):
 def test_simnpo_loss_by_hand(tiny):
     """SimNPO: -(2/beta) log sigmoid(-(beta/|y|) log pi(y) - gamma) per text, no reference model."""
     from rwku_core.methods import simnpo
-    ex = [lm_example(tiny.tokenizer, t, 512) for t in TEXTS]
-    batch = {"forget": collate(ex, tiny.tokenizer.pad_token_id)}
+    ex, batch = forget_batch(tiny)
     beta = 1.5
     got = float(get_method("simnpo").loss(tiny.model, None, batch, {"beta": beta}))
     vals = []
@@ -116,8 +119,7 @@ def test_simnpo_loss_by_hand(tiny):
 def test_rmu_loss_by_hand(tiny):
     """RMU (forget term): mean over target tokens of ||h_k - c u||^2 / H at hidden state k = n/3."""
     from rwku_core.methods import rmu
-    ex = [lm_example(tiny.tokenizer, t, 512) for t in TEXTS]
-    batch = {"forget": collate(ex, tiny.tokenizer.pad_token_id)}
+    ex, batch = forget_batch(tiny)
     got = float(get_method("rmu").loss(tiny.model, None, batch, {"seed": 3}))
     k = rmu.steered_layer(tiny.model)
     assert k == 1                                             # round(4 / 3) of the tiny model's 4 layers
