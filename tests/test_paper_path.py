@@ -15,6 +15,7 @@ import pytest
 
 from rwku_core import results
 from rwku_core.data import REPO_ROOT
+from rwku_core.profiles import PROFILES
 
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))
@@ -39,6 +40,11 @@ OFFICIAL_BATCH = {                          # batch target, full fine-tuning
     "dpo": (2e-6, 2, 2, 4),                 # scripts/batch/run_dpo_batch.sh
     "rt": (1e-7, 1, 8, 1),                  # scripts/batch/run_rt_batch.sh
 }
+# The paper profile's evaluation settings with shorter generations: a random model never stops early,
+# so every answer runs to its token limit (30 probe tokens, 256 for BBH and fluency) and generation was
+# most of this test's 18 minutes. The lengths are no part of the recipe checked here; the scorer, stop
+# rule and BBH comparison stay the paper profile's and are checked in every run's config below.
+EVAL = {**PROFILES["paper"]["eval"], "max_new_tokens": 8, "long_new_tokens": 16}
 BETA = {"npo": 0.2, "dpo": 0.1}             # --dpo_beta 0.2 in the NPO scripts; LLaMA-Factory's default 0.1 for DPO
 CORPUS = {"ga": "positive", "npo": "positive", "ga_star": "passage", "dpo": "pair", "rt": "reject"}
 
@@ -70,7 +76,8 @@ def paper_books(tmp_path_factory):
                "PYTHONPATH": os.pathsep.join([str(TESTS / "hub_substitute"), os.environ.get("PYTHONPATH", "")])}
         cmd = [sys.executable, "-m", "rwku_core.book", "--model", str(folder), "--profile", "paper",
                "--dtype", "bfloat16", "--root", str(root), "--no-html",
-               "--set", "targets=[1, 4]", "--set", "utility_limit=1", "--set", "batch_sizes=[2]"]
+               "--set", "targets=[1, 4]", "--set", "utility_limit=1", "--set", "batch_sizes=[2]",
+               "--set", "eval=" + json.dumps(EVAL)]
         out = open(base / "build.log", "w")
         builds[arch] = (subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT),
                         root, folder, log, base / "build.log", time.time())
@@ -100,6 +107,8 @@ def test_paper_profile_end_to_end_computes_the_official_recipe(paper_books, arch
         assert cfg["dtype"] == "bfloat16" and cfg["model"] == str(folder)
         if cfg["kind"] != "memorization":
             assert cfg["eval"]["probes"] == "all" and cfg["eval"]["scorer"] == "rouge"
+            assert (cfg["eval"]["stop"], cfg["eval"]["bbh_match"], cfg["eval"]["early_stop"]) == ("official", "official", False)
+            assert (cfg["eval"]["max_new_tokens"], cfg["eval"]["long_new_tokens"]) == (8, 16)   # EVAL reached the runs
             assert cfg["data"] == "hub"
         assert cfg["provenance"]["model_files"]["source"] == "local"
     sizes = {name: _substitute_sizes(name) for name in ("Stephen King", "Warren Buffett")}
