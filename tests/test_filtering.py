@@ -33,13 +33,18 @@ def test_known_probes_follow_rouge_threshold(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_smollm2_knows_enough_of_the_mini_set():
-    """Must-show of the data issue: at least 6 targets keep at least 5 forget probes."""
+    """Must-show of the data issue: at least 6 targets keep at least 5 forget probes. Targets are
+    filtered one at a time, those already in the filter cache (the smoke book's) first, and the
+    count stops at six: the claim needs six, and each target costs about 40 s of generation."""
     from rwku_core.models import load_model
-    targets = load_targets("mini")
+    targets = sorted(load_targets("mini"), key=lambda t: not filtering._cache_path("smollm2-135m-instruct", t).exists())
     lm = load_model("smollm2-135m-instruct")
-    known = filtering.known_probe_ids(lm, targets)
-    per_target = {t.name: sum(p.id in known[t.name] for p in t.forget) for t in targets}
+    per_target = {}
+    for t in targets:
+        known = filtering.known_probe_ids(lm, [t])
+        per_target[t.name] = sum(p.id in known[t.name] for p in t.forget)
+        if sum(n >= 5 for n in per_target.values()) == 6:
+            break
     assert sum(n >= 5 for n in per_target.values()) >= 6, per_target
-    answers = filtering.original_answers(lm, targets)
-    sk = answers["Stephen King"]
+    sk = filtering.original_answers(lm, [t for t in targets if t.name == "Stephen King"])["Stephen King"]
     assert all(0.0 <= a["score"] <= 1.0 for a in sk.values())
