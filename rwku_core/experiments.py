@@ -7,29 +7,48 @@ results store and afterwards only read, so a rebuild of the book renders without
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import results
 from .data import load_targets
 from .evaluate import EvalConfig
+from .methods import is_inference_time, label as method_label, names as method_names
 from .profiles import get_profile, layer_windows
 from .runner import hparams_setting, run_eval, run_unlearn
 
-INFERENCE_TIME = ("icu", "repe")
 # F5 contrasts ICU on a strong and a weaker instruction follower: each model's partner and its role
 # (declared, never inferred from size): the paper's pair, and the embedded pair (SmolLM2 is
 # instruction-tuned, Gemma-3-270M is a base model)
 CONTRAST = {"smollm2-135m-instruct": ("gemma3-270m", "strong"), "gemma3-270m": ("smollm2-135m-instruct", "weak"),
             "meta-llama/Meta-Llama-3-8B-Instruct": ("microsoft/Phi-3-mini-4k-instruct", "strong"),
             "microsoft/Phi-3-mini-4k-instruct": ("meta-llama/Meta-Llama-3-8B-Instruct", "weak")}
-LABELS = {"icu": "ICU", "repe": "RepE", "ga_star": "GA*", "ga": "GA", "dpo": "DPO", "npo": "NPO", "rt": "RT",
-          "simnpo": "SimNPO", "rmu": "RMU"}
+
+
+class _Labels(Mapping):
+    """Method name -> its label in the tables, as each method declares it (``LABEL``), registered
+    notebook methods included: ``LABELS["ga_star"] == "GA*"``."""
+
+    def __getitem__(self, name):
+        try:
+            return method_label(name)
+        except ValueError:
+            raise KeyError(name) from None
+
+    def __iter__(self):
+        return iter(method_names())
+
+    def __len__(self):
+        return len(method_names())
+
+
+LABELS = _Labels()
 
 
 def label(method: str, mode: str) -> str:
     """A run's row label as in the paper's tables: "ICU", "GA (Full)", "GA (LoRA)", "GA (layers:0-3)"."""
-    if method in INFERENCE_TIME or mode == "none":
+    if mode == "none" or is_inference_time(method):
         return LABELS[method]
     return f"{LABELS[method]} ({ {'full': 'Full', 'lora': 'LoRA'}.get(mode, mode) })"
 
@@ -101,7 +120,7 @@ class Plan:
         method, full and LoRA."""
         runs = {}
         for m in self.settings["main_methods"]:
-            mode = "none" if m in INFERENCE_TIME else "full"
+            mode = "none" if is_inference_time(m) else "full"
             runs[(m, mode)] = self.unlearn(m)
         for m in self.settings["lora_methods"]:
             runs[(m, "lora")] = self.unlearn(m, "lora")

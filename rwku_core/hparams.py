@@ -124,11 +124,20 @@ def inference_hp(setting: str, method: str) -> dict:
 def lookup(setting: str, model: str, method: str, mode: str, target_setting: str = "single") -> dict:
     """The TrainConfig fields for a method and mode under ``setting`` ("embedded" or "paper") and
     ``target_setting`` ("single" or "batch"). ``model`` is not used: the official scripts hold one
-    recipe (LLaMA3-8B), and the embedded values serve both embedded models."""
+    recipe (LLaMA3-8B), and the embedded values serve both embedded models. A method registered from a
+    notebook (``rwku_core.methods.register``) takes its own ``HPARAMS`` on the setting's common values
+    (no batch-target adjustment)."""
     if setting not in ("embedded", "paper"):
         raise ValueError(f"unknown hyper-parameter setting '{setting}'; valid: embedded, paper")
-    table = EMBEDDED if setting == "embedded" else PAPER
+    from .methods import get_method, is_registered
     kind = "layers" if mode.startswith("layers:") else mode
+    if is_registered(method):       # a method registered from a notebook carries its own values
+        own = get_method(method).HPARAMS
+        values = own.get(kind, own.get("full"))
+        if values is None:
+            raise ValueError(f"method '{method}' has no hyper-parameters for mode '{mode}' (its hparams: {', '.join(own)})")
+        return {**(EMBEDDED_COMMON if setting == "embedded" else PAPER_COMMON), **values, "mode": mode}
+    table = EMBEDDED if setting == "embedded" else PAPER
     key = (method, kind if (method, kind) in table else "full")
     if key not in table:
         valid = sorted({m for m, _ in table})

@@ -6,7 +6,7 @@ store, the tables or the chapters invalidates none. ``describe(model)`` goes int
 (never into the key): git commit, library versions, model revision or file hash.
 
     >>> code_digest(eval_modules())                      # evaluation runs
-    >>> code_digest(train_modules("npo"))                # NPO runs: evaluation + training + npo.py
+    >>> method_digest("npo")                             # NPO runs: evaluation + training + npo.py
 """
 from __future__ import annotations
 
@@ -81,8 +81,22 @@ def eval_modules() -> tuple[str, ...]:
 
 
 def train_modules(method: str) -> tuple[str, ...]:
-    from .methods import REGISTRY
-    return closure(EVAL_ROOTS + TRAIN_ROOTS + (REGISTRY[method],))
+    """The modules of a training run of ``method``: evaluation, training, the method's own module
+    (for a method registered from a notebook: the package modules its functions come from)."""
+    from . import methods
+    own = methods.package_modules(method) if methods.is_registered(method) else (methods.REGISTRY[method],)
+    return closure(EVAL_ROOTS + TRAIN_ROOTS + tuple(own))
+
+
+def method_digest(method: str) -> str:
+    """The code part of an unlearning run's key: ``code_digest(train_modules(method))`` for a package
+    method; for a registered one (``rwku_core.methods.register``) that digest and its own source's,
+    so editing the notebook cell that defines it changes its runs' keys and no other."""
+    from . import methods
+    base = code_digest(train_modules(method))
+    if not methods.is_registered(method):
+        return base
+    return hashlib.sha256(f"{base}\0{methods.source(method)}".encode()).hexdigest()[:16]
 
 
 def code_digest(modules) -> str:

@@ -111,7 +111,7 @@ def unlearn_config(model, data, names, method, mode, setting, train_cfg, eval_cf
     return {"kind": "unlearn", "model": model, "data": str(data), "targets": names, "method": method, "mode": mode,
             "setting": setting, "hparams": hp_setting, "train": asdict(train_cfg) if train_cfg else None,
             "eval": config_dict(eval_cfg), "data_fingerprint": data_fp, "device": device,
-            "dtype": dtype_name(dtype, device), "code": provenance.code_digest(provenance.train_modules(method))}
+            "dtype": dtype_name(dtype, device), "code": provenance.method_digest(method)}
 
 
 def _epoch_evaluator(lm, eval_targets, known, eval_cfg, intervention=None, last_epoch=None, utility_every_epoch=True,
@@ -180,7 +180,7 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
     import torch
 
     from . import hparams as hpmod
-    from .methods import INFERENCE_TIME, get_method
+    from .methods import get_method, is_inference_time
     from .train import TrainConfig, degenerate, parse_mode, unlearn
 
     get_method(method)   # unknown names fail here, listing the valid ones
@@ -190,7 +190,7 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
     hparams = hparams_setting(hparams, model)
     from .corpora import released_corpus_for    # whose released corpora (LLaMA3's or Phi-3's) the targets carry
     chosen = load_targets(data, targets, corpus_model=released_corpus_for(model) or "llama3")
-    inference_time = method in INFERENCE_TIME
+    inference_time = is_inference_time(method)
     train_cfg = None if inference_time else TrainConfig(**{**hpmod.lookup(hparams, model, method, mode, setting),
                                                            **(train_overrides or {})})
     if train_cfg is not None:
@@ -236,7 +236,7 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
         else:
             evaluator = _epoch_evaluator(lm, group, known, eval_cfg, last_epoch=train_cfg.epochs,
                                          utility_every_epoch=utility_every_epoch, check_degenerate=not base_degenerate)
-            hist = unlearn(lm, group, method, train_cfg, evaluator, log=log)
+            hist = unlearn(lm, group, method, train_cfg, evaluator, log=log, method_hp=method_hp)
         hist["original_degenerate"] = base_degenerate
         done = {"key": key, "history": {k: v for k, v in hist.items() if k != "epochs"},
                 "epochs": [{k: v for k, v in e.items() if k != "records"} for e in hist["epochs"]],

@@ -236,12 +236,15 @@ def _set_use_cache(model, value: bool) -> None:
         config.use_cache = value
 
 
-def unlearn(lm, targets, method: str, cfg: TrainConfig, evaluate_epoch=None, log=print) -> dict:
+def unlearn(lm, targets, method: str, cfg: TrainConfig, evaluate_epoch=None, log=print,
+            method_hp: dict | None = None) -> dict:
     """Train ``lm.model`` in place with ``method`` on ``targets``; returns the history:
     {"epochs": [evaluate_epoch(epoch) results], "losses": [one per optimizer step], "collapsed":
     reason or None, "precision": {"weights", "master", "autocast"}, "corpus", "examples", ...}.
     After a collapse (non-finite loss) the model is evaluated as it stands with
-    ``evaluate_epoch(epoch, final=True)``: that row is the run's last, so the evaluator scores all of it."""
+    ``evaluate_epoch(epoch, final=True)``: that row is the run's last, so the evaluator scores all of it.
+    The method's loss reads ``hp``: its own ``DEFAULTS``, then every TrainConfig field (a ``beta`` of
+    None leaves the method's), then ``method_hp``."""
     if cfg.scheduler not in SCHEDULERS:
         raise ValueError(f"unknown scheduler '{cfg.scheduler}'; valid: {', '.join(SCHEDULERS)}")
     if cfg.grad_accum < 1 or cfg.batch_size < 1:
@@ -249,9 +252,8 @@ def unlearn(lm, targets, method: str, cfg: TrainConfig, evaluate_epoch=None, log
     m = get_method(method)
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
-    hp = asdict(cfg)            # every TrainConfig field; the methods' defaults apply to a beta of None
-    if hp["beta"] is None:
-        del hp["beta"]
+    hp = {**getattr(m, "DEFAULTS", {}), **{k: v for k, v in asdict(cfg).items() if not (k == "beta" and v is None)},
+          **(method_hp or {})}
     examples = m.build(lm, targets, hp)
     pad = lm.tokenizer.pad_token_id
     ref_calls = 0

@@ -9,6 +9,9 @@ from .common import batch_mean, chat_example, logsigmoid, reference_logprob, seq
 
 NEEDS_REFERENCE = True     # rwku_core.train precomputes ref_logp with the original model
 BETA = 0.1                 # paper appendix H / official scripts (LLaMA-Factory default dpo_beta 0.1)
+LABEL = "DPO"              # its name in the tables
+BATCH = "pairs"            # what it trains on (methods.BATCH_KINDS)
+DEFAULTS = {"beta": BETA}   # its own knobs, read from hp (a setting's value wins)
 
 
 def build(lm, targets, hp) -> Corpus:

@@ -6,6 +6,9 @@ from ..corpora import Corpus, forget_texts
 from .common import lm_example, mean_nll
 
 NEEDS_REFERENCE = False
+LABEL = "GA"               # its name in the tables
+BATCH = "forget"           # what it trains on (methods.BATCH_KINDS)
+DEFAULTS = {}
 
 
 def build(lm, targets, hp) -> Corpus:

@@ -7,6 +7,9 @@ from .common import lm_example
 from .ga import loss  # noqa: F401  (same loss as GA, different corpus)
 
 NEEDS_REFERENCE = False
+LABEL = "GA*"              # its name in the tables
+BATCH = "passages"         # what it trains on (methods.BATCH_KINDS)
+DEFAULTS = {}
 
 
 def build(lm, targets, hp) -> Corpus:

@@ -9,6 +9,9 @@ from .ga import build  # noqa: F401  (trains on the same corpus as GA)
 
 NEEDS_REFERENCE = True     # rwku_core.train precomputes ref_logp with the original model
 BETA = 0.2                 # official scripts: --dpo_beta 0.2 (LLaMA-Factory/scripts/*/run_npo*.sh)
+LABEL = "NPO"              # its name in the tables
+BATCH = "forget"           # what it trains on (methods.BATCH_KINDS)
+DEFAULTS = {"beta": BETA}   # its own knobs, read from hp (a setting's value wins)
 
 
 def loss(model, ref_model, batch, hp):

@@ -35,6 +35,10 @@ import torch
 from ..evaluate import Intervention
 from ..prompts import wrap
 
+LABEL = "RepE"             # its name in the tables
+BATCH = None               # inference time: no training data
+DEFAULTS = {}
+
 NOVICE = "{intro} You do not know {target} at all; if asked, feel free to make things up. {question}"
 EXPERT = "{intro} You know {target} very well and give accurate information. {question}"
 QUESTIONS = ["Who is {target}?", "Tell me about {target}.", "What is {target} known for?",

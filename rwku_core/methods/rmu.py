@@ -20,6 +20,9 @@ from .ga import build  # noqa: F401  (the model's own texts about the target, as
 NEEDS_REFERENCE = False
 LAYER_FRACTION = 1 / 3     # which decoder layer is steered (layer index round(n_layers / 3))
 STEER = 6.5 / math.sqrt(4096)   # c / sqrt(H): the official 6.5 at hidden size 4096
+LABEL = "RMU"              # its name in the tables
+BATCH = "forget"           # what it trains on (methods.BATCH_KINDS)
+DEFAULTS = {}
 
 
 def steered_layer(model) -> int:

@@ -6,6 +6,9 @@ from ..corpora import Corpus, refusal_examples
 from .common import chat_example, mean_nll
 
 NEEDS_REFERENCE = False
+LABEL = "RT"               # its name in the tables
+BATCH = "refusals"         # what it trains on (methods.BATCH_KINDS)
+DEFAULTS = {}
 
 
 def build(lm, targets, hp) -> Corpus:

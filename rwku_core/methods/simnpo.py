@@ -14,10 +14,13 @@ from .ga import build  # noqa: F401  (trains on the same corpus as GA and NPO)
 NEEDS_REFERENCE = False
 BETA = 1.0                 # open-unlearning's SimNPO default (a choice, not tuned on RWKU)
 GAMMA = 0.0                # the margin; 0 as open-unlearning's default delta
+LABEL = "SimNPO"           # its name in the tables
+BATCH = "forget"           # what it trains on (methods.BATCH_KINDS)
+DEFAULTS = {"beta": BETA, "gamma": GAMMA}   # its own knobs, read from hp (a setting's value wins)
 
 
 def loss(model, ref_model, batch, hp):
-    beta = hp.get("beta") or BETA
+    beta, gamma = hp.get("beta") or BETA, hp.get("gamma", GAMMA)
     logp, mask = token_logprobs(model, batch["forget"])
     mean_logp = logp.sum(-1) / mask.sum(-1).clamp(min=1)
-    return batch_mean(-(2.0 / beta) * logsigmoid(-beta * mean_logp - GAMMA), batch["forget"])
+    return batch_mean(-(2.0 / beta) * logsigmoid(-beta * mean_logp - gamma), batch["forget"])
