@@ -85,3 +85,9 @@ glue("intro_scale", scale, display=False)
 
 # %% tags=["hide-input"]
 pd.DataFrame([{"index": t.index, "target": t.name, "intro": t.intro} for t in chosen]).set_index("index")
+
+# %% [markdown]
+# ## Code behind this chapter
+#
+# - `rwku_core.data.load_targets`: the targets of this build and their probes.
+# - `rwku_core.experiments.describe_run`: the "This run" box.

@@ -114,3 +114,12 @@ glue("tour_enough", int((survival["forget_known"] >= 5).sum()), display=False)
 
 # %% tags=["hide-input"]
 survival
+
+# %% [markdown]
+# ## Code behind this chapter
+#
+# - `rwku_core.data.load_targets`, `rwku_core.data.statistics`: the counts per target and probe
+#   kind.
+# - `rwku_core.paper.dataset_statistics_beside`: this data beside the paper's Table 6.
+# - `rwku_core.models.load_model`, `rwku_core.filtering.known_probe_ids`,
+#   `rwku_core.filtering.survival_table`: the probes the original model knows.

@@ -113,3 +113,14 @@ shown
 # Our "unseen" texts are recent news in the same encyclopedic style as the RWKU texts, so they are
 # closer to it than C4-style web text is. The paper gives no numeric table for Figure 1, so only the
 # ordering can be compared.
+
+# %% [markdown]
+# ## Code behind this chapter
+#
+# - `rwku_core.experiments.Plan` (the chapter's runs; a missing run is computed by
+#   `rwku_core.runner.run_eval` / `rwku_core.runner.run_unlearn`, which call
+#   `rwku_core.evaluate.evaluate_target` and `rwku_core.train.unlearn`);
+#   `rwku_core.experiments.memorization`: the memorization run (`rwku_core.evaluate.memorization`).
+# - `rwku_core.stats.GroupBootstrap`: intervals over each source's texts.
+# - `rwku_core.findings.memorization`, `rwku_core.findings.verdict_line`: the verdict.
+# - `rwku_core.plots.memorization`, `rwku_core.plots.glue_figure`: the figure.

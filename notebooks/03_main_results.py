@@ -172,3 +172,18 @@ f5_view
 #
 # This run averages {glue:text}`main_n_targets` target(s) with {glue:text}`main_n_probes` forget
 # probes in all; the paper averages 100 targets.
+
+# %% [markdown]
+# ## Code behind this chapter
+#
+# - `rwku_core.experiments.Plan` (the chapter's runs; a missing run is computed by
+#   `rwku_core.runner.run_eval` / `rwku_core.runner.run_unlearn`, which call
+#   `rwku_core.evaluate.evaluate_target` and `rwku_core.train.unlearn`);
+#   `rwku_core.experiments.Plan.main`: the main table's runs.
+# - `rwku_core.tables.main_bootstrap` (`rwku_core.stats.Bootstrap`),
+#   `rwku_core.tables.interval_table`, `rwku_core.tables.styled`, `rwku_core.tables.export`: the
+#   table, its intervals and downloads.
+# - `rwku_core.tables.paper_table`: the paper's Tables 1 and 2 (`rwku_core.paper`).
+# - `rwku_core.tables.f5_evidence`, `rwku_core.tables.f5_table`: the two-model F5 contrast.
+# - `rwku_core.findings.f2` to `rwku_core.findings.f6`, `rwku_core.findings.verdict_line`: the
+#   verdicts (`rwku_core.stats.part`, `rwku_core.stats.combine`).

@@ -143,3 +143,14 @@ table
 # *Forgetting costs neighbor knowledge* (at the end point of each curve against Before, mean over
 # the curves): {glue:md}`trade_verdict` The paper's figure has no table of numbers; its curves are
 # for LLaMA3-8B over 100 targets.
+
+# %% [markdown]
+# ## Code behind this chapter
+#
+# - `rwku_core.experiments.Plan` (the chapter's runs; a missing run is computed by
+#   `rwku_core.runner.run_eval` / `rwku_core.runner.run_unlearn`, which call
+#   `rwku_core.evaluate.evaluate_target` and `rwku_core.train.unlearn`);
+#   `rwku_core.experiments.Plan.repe`: the RepE strengths.
+# - `rwku_core.experiments.records_by_epoch`: one point per epoch; `rwku_core.stats.Bootstrap`:
+#   their intervals.
+# - `rwku_core.plots.tradeoff`: the figure; `rwku_core.findings.tradeoff`: the verdict.

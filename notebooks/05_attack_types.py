@@ -131,3 +131,14 @@ attacks
 #   resists attacks best, NPO next* (lowest forget AA): {glue:md}`att_f7`
 #
 # The paper publishes Figure 4 as a chart, not a table, so only its orderings are compared.
+
+# %% [markdown]
+# ## Code behind this chapter
+#
+# - `rwku_core.experiments.Plan` (the chapter's runs; a missing run is computed by
+#   `rwku_core.runner.run_eval` / `rwku_core.runner.run_unlearn`, which call
+#   `rwku_core.evaluate.evaluate_target` and `rwku_core.train.unlearn`).
+# - `rwku_core.tables.main_bootstrap`, `rwku_core.tables.interval_table`: scores per probe kind and
+#   attack type with intervals.
+# - `rwku_core.plots.attack_types`: the figure; `rwku_core.findings.f1`, `rwku_core.findings.f7`:
+#   the verdicts.

@@ -117,3 +117,13 @@ table
 # to 50; GA collapses at about 30, so that part needs batches of 30 or more targets: the paper
 # profile). A collapse, when it happens, is recorded in the run's `config.json` and shown in the
 # table above.
+
+# %% [markdown]
+# ## Code behind this chapter
+#
+# - `rwku_core.experiments.Plan` (the chapter's runs; a missing run is computed by
+#   `rwku_core.runner.run_eval` / `rwku_core.runner.run_unlearn`, which call
+#   `rwku_core.evaluate.evaluate_target` and `rwku_core.train.unlearn`);
+#   `rwku_core.experiments.Plan.batch`: the batch-target runs.
+# - `rwku_core.stats.Bootstrap`, `rwku_core.tables.interval_table`: the table.
+# - `rwku_core.plots.against`: the figure; `rwku_core.findings.f8`: the verdict.

@@ -115,3 +115,13 @@ table
 # the others, averaged over the methods; decided by the intervals of the differences):
 # {glue:md}`layer_verdict` This run has {glue:text}`layer_n_targets` target(s); the paper averaged
 # its targets over every window of a 32-layer model.
+
+# %% [markdown]
+# ## Code behind this chapter
+#
+# - `rwku_core.experiments.Plan` (the chapter's runs; a missing run is computed by
+#   `rwku_core.runner.run_eval` / `rwku_core.runner.run_unlearn`, which call
+#   `rwku_core.evaluate.evaluate_target` and `rwku_core.train.unlearn`);
+#   `rwku_core.experiments.Plan.layers`: one run per layer window (`rwku_core.train.prepare_model`).
+# - `rwku_core.stats.Bootstrap`, `rwku_core.tables.interval_table`: the table.
+# - `rwku_core.plots.against`: the figure; `rwku_core.findings.f9`: the verdict.

@@ -100,3 +100,12 @@ shares
 # of the differences): {glue:md}`case_verdict` Refusals are detected by first-person phrases such as
 # "I don't know", "not sure", "no idea", "sorry" (`rwku_core.findings.REFUSAL`), which cover every
 # refusal template RT trains on (`rwku_core.corpora.REFUSALS`; a test checks each).
+
+# %% [markdown]
+# ## Code behind this chapter
+#
+# - `rwku_core.experiments.Plan` (the chapter's runs; a missing run is computed by
+#   `rwku_core.runner.run_eval` / `rwku_core.runner.run_unlearn`, which call
+#   `rwku_core.evaluate.evaluate_target` and `rwku_core.train.unlearn`).
+# - `rwku_core.tables.case_table`: the answers, keyed by target and probe.
+# - `rwku_core.findings.refusal_share`, `rwku_core.findings.f10`: the verdict.

@@ -111,3 +111,12 @@ for view, _ in f5_views:
 
 # %% tags=["hide-input"]
 table6
+
+# %% [markdown]
+# ## Code behind this chapter
+#
+# - `rwku_core.experiments.Plan` (each model's runs, read from the store),
+#   `rwku_core.experiments.CONTRAST`: the F5 pairs.
+# - `rwku_core.tables.main_bootstrap`, `rwku_core.tables.side_by_side`: the models' main tables
+#   beside each other.
+# - `rwku_core.paper.table`: the paper's Tables 1, 2 and 6; `rwku_core.findings.f5`: the contrast.

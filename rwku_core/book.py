@@ -28,7 +28,7 @@ from .profiles import PROFILES, get_profile, parse_setting
 from .results import safe_name
 
 CHAPTERS = ["00_intro", "01_data_tour", "02_memorization", "03_main_results", "04_tradeoff",
-            "05_attack_types", "06_batch_target", "07_partial_layer", "08_case_studies"]
+            "05_attack_types", "06_batch_target", "07_partial_layer", "08_case_studies", "09_your_method"]
 # Known third-party noise, silenced where it starts. The kernel is local and short-lived: ipykernel's
 # warning that its loopback TCP channel is not encrypted says nothing about this build, and tqdm's
 # "IProgress not found" (tqdm.auto inside a kernel without ipywidgets) only means the plain text
@@ -97,8 +97,10 @@ def run_yourself(name: str, params: dict) -> str:
             "already in the results store are read, not recomputed.\n```")
 
 
-def execute_chapter(name: str, params: dict, root: Path = REPO_ROOT, force: bool = False, log=print) -> bool:
+def execute_chapter(name: str, params: dict, root: Path = REPO_ROOT, force: bool = False, log=print,
+                    source: Path | None = None) -> bool:
     """Execute one chapter into <root>/book/<model>/<name>.ipynb; returns False when the cached copy was kept.
+    ``source``: the jupytext file (default ``notebooks/<name>.py``; a test executes an edited copy).
 
     A chapter that fails leaves no executed copy behind (the error names the chapter), so a book is
     never built from a half-executed notebook."""
@@ -106,7 +108,7 @@ def execute_chapter(name: str, params: dict, root: Path = REPO_ROOT, force: bool
     import nbformat
     import papermill
 
-    source = NOTEBOOKS / f"{name}.py"
+    source = Path(source) if source is not None else NOTEBOOKS / f"{name}.py"
     if not source.exists():
         raise FileNotFoundError(f"chapter source {source} is missing (CHAPTERS in rwku_core/book.py)")
     who = params.get("model", "compare")          # the side-by-side page has models, not a model

@@ -12,23 +12,21 @@ every prompt, ``context(model)`` (RepE) wraps every forward pass.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
 from . import metrics
 from .data import ATTACK_TYPES, Target
+from .methods.intervention import Intervention
 from .generation import continuation_logprobs, greedy_generate, next_token_logits, official_stop_ids, teacher_forced
-from .prompts import probe_prompt, wrap
+from .prompts import (LETTERS, bbh_prompt, fluency_prompt, mmlu_prompt, prefixed, probe_prompt, triviaqa_prompt,
+                      truthfulqa_prompt)
 
 MIA_ATTACKS = {"loss": "loss", "zlib": "zlib", "mink": "mink_0.2", "minkpp": "minkpp_0.2"}
 SUMMARY_COLUMNS = ["forget_fb", "forget_qa", "forget_aa", "forget_all", "neighbor_fb", "neighbor_qa",
                    "neighbor_all", "mia_fm", "mia_rm", "gen", "rea", "tru", "fac", "flu"]
-FEWSHOT = json.loads((Path(__file__).parent / "resources" / "fewshot.json").read_text(encoding="utf-8"))
-LETTERS = ["A", "B", "C", "D"]
 STOPS = ("newline", "official")
 BBH_MATCHES = ("exact", "official")
 # knobs that only change speed: the same computation in another order, batching or with a cached
@@ -62,31 +60,10 @@ class EvalConfig:
                                  f"got {getattr(self, name)!r}")
 
 
-@dataclass
-class Intervention:
-    """Inference-time change (ICU, RepE). The default changes nothing."""
-    name: str = "none"
-    instruction_template: str | None = None   # formatted with target=...
-
-    def instruction(self, target: Target) -> str | None:
-        return self.instruction_template.format(target=target.name) if self.instruction_template else None
-
-    def context(self, model, target: Target):
-        return contextlib.nullcontext()
-
-    def describe(self) -> dict:
-        """What goes into the run's configuration."""
-        return {"instruction_template": self.instruction_template}
-
-
 def _generate(lm, prompts, cfg: EvalConfig, max_new_tokens: int, reuse_prefix: bool, progress=None, **kw):
     return greedy_generate(lm.model, lm.tokenizer, prompts, max_new_tokens, cfg.batch_size,
                            sort_by_length=cfg.sort_by_length, prune_finished=cfg.prune_finished,
                            reuse_prefix=reuse_prefix and cfg.reuse_prefix, progress=progress, **kw)
-
-
-def _prefixed(instr: str | None, text: str) -> str:
-    return f"{instr}\n{text}" if instr else text
 
 
 # ---- probes -------------------------------------------------------------------------------------
@@ -107,7 +84,7 @@ def eval_probes(lm, target: Target, probes, instr, cfg: EvalConfig, progress=Non
 def eval_mia(lm, target: Target, instr, cfg: EvalConfig) -> list[dict]:
     texts = target.mia_forget + target.mia_retain
     sets = ["fm"] * len(target.mia_forget) + ["rm"] * len(target.mia_retain)
-    prefixes = [_prefixed(instr, "") for _ in texts] if instr else None
+    prefixes = [prefixed(instr, "") for _ in texts] if instr else None
     stats = teacher_forced(lm.model, lm.tokenizer, texts, batch_size=max(1, cfg.batch_size // 2),
                            prefixes=prefixes, fn=metrics.mia_from_logits)
     return [{"target": target.name, "set": s, "kind": "mia", "attack": None, "id": f"mia_{s}_{i}",
@@ -116,23 +93,6 @@ def eval_mia(lm, target: Target, instr, cfg: EvalConfig) -> list[dict]:
 
 
 # ---- utility -------------------------------------------------------------------------------------
-def _mmlu_block(item: dict) -> str:
-    text = "Question: " + item["question"]
-    for letter, choice in zip(LETTERS, item["choices"]):
-        text += f"\n{letter}. {choice}"
-    return text
-
-
-def mmlu_prompt(tokenizer, item: dict, chat: bool, instr=None) -> str:
-    """5-shot prompt of the official evaluation; the answer is the next token after 'Answer:'."""
-    head = f"The following are multiple choice questions (with answers) about {item['task'].replace('_', ' ')}.\n\n"
-    shots = "".join(_mmlu_block(ex) + f"\nAnswer: {LETTERS[ex['answer']]}\n\n" for ex in item["examples"])
-    user = head + shots + "Please following the previous examples and answer the given question.\n" + _mmlu_block(item)
-    if not chat:
-        user += "\n"
-    return wrap(tokenizer, _prefixed(instr, user), "Answer:", chat)
-
-
 def mmlu_choice(logits_row, letter_ids: list[int]) -> int:
     """Index of the answer letter with the highest next-token logit (other tokens are ignored)."""
     return int(logits_row[letter_ids].argmax())
@@ -152,12 +112,6 @@ def eval_mmlu(lm, target, items, instr, cfg) -> list[dict]:
                      "id": f"mmlu_{it['task']}_{j}", "prompt": prompt, "prediction": LETTERS[pred],
                      "gold": LETTERS[it["answer"]], "score": float(pred == it["answer"])})
     return recs
-
-
-def bbh_prompt(tokenizer, item, chat, instr=None) -> str:
-    user = (item["cot"].strip() + "\n\nFollowing previous examples, answer the following questions and end with "
-            "'so the answer is'\nQ: " + item["question"])
-    return wrap(tokenizer, _prefixed(instr, user), "A:" if chat else "\nA:", chat)
 
 
 BBH_STOP = r"[tT]he answer is .*?\."   # the first match is what is extracted: stopping there changes nothing
@@ -186,12 +140,6 @@ def eval_bbh(lm, target, items, instr, cfg) -> list[dict]:
     return _bbh_records(target, items, prompts, outs, cfg)
 
 
-def truthfulqa_prompt(tokenizer, item, chat, instr=None) -> str:
-    primer = "\n\n".join(f"Q: {s['question']}\nA: {s['answer']}" for s in FEWSHOT["truthfulqa"])
-    user = primer + "\n\nQ: " + item["question"]
-    return wrap(tokenizer, _prefixed(instr, user), "A:" if chat else "\nA:", chat)
-
-
 def eval_truthfulqa(lm, target, items, instr, cfg) -> list[dict]:
     prompts, conts, owners = [], [], []
     for j, it in enumerate(items):
@@ -215,12 +163,6 @@ def eval_truthfulqa(lm, target, items, instr, cfg) -> list[dict]:
     return recs
 
 
-def triviaqa_prompt(tokenizer, item, chat, instr=None) -> str:
-    shots = "".join(f"Q: {s['question']}\nA: {s['answer']}\n" for s in FEWSHOT["triviaqa"])
-    user = shots + "Please briefly answer the following question:\nQ: " + item["question"] + "\n"
-    return wrap(tokenizer, _prefixed(instr, user), "A:", chat)
-
-
 def eval_triviaqa(lm, target, items, instr, cfg) -> list[dict]:
     prompts = [triviaqa_prompt(lm.tokenizer, it, lm.chat, instr) for it in items]
     outs = _generate(lm, prompts, cfg, cfg.max_new_tokens, reuse_prefix=True, stop_at_newline=cfg.early_stop)
@@ -228,10 +170,6 @@ def eval_triviaqa(lm, target, items, instr, cfg) -> list[dict]:
     return [{"target": target.name, "set": "utility", "kind": "triviaqa", "attack": None, "id": f"triviaqa_{j}",
              "prompt": p, "prediction": o, "gold": it["answers"][0], "score": metrics.token_f1(o, it["answers"])}
             for j, (it, p, o) in enumerate(zip(items, prompts, outs))]
-
-
-def fluency_prompt(tokenizer, item, chat, instr=None) -> str:
-    return wrap(tokenizer, _prefixed(instr, f"Instruction: {item['instruction']}\n"), "" if chat else "Response:", chat)
 
 
 def _fluency_records(target, prompts, outs) -> list[dict]:

@@ -239,7 +239,7 @@ def n_layers(model: str, trust_remote_code: bool = False) -> int:
     8B model's run list costs nothing); an embedded model is counted from its cached copy."""
     from .models import EMBEDDED, load_model
     if model in EMBEDDED:
-        from .methods.repe import decoder_layers
+        from .models import decoder_layers
         return len(decoder_layers(load_model(model).model))
     from transformers import AutoConfig
     cfg = AutoConfig.from_pretrained(model, trust_remote_code=trust_remote_code)

@@ -174,3 +174,37 @@ def roc_auc(positives: list[float], negatives: list[float]) -> float:
         return float("nan")
     wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
     return wins / (len(positives) * len(negatives))
+
+
+# ---- degenerate generation (a collapsed model) ---------------------------------------------------
+def moving_type_token_ratio(words: list[str], window: int = 50) -> float:
+    """Mean share of distinct words in every window of ``window`` consecutive words (MATTR): about
+    0.7 for this project's normal answers at any length, far lower for babble ("put put put ...")."""
+    if len(words) < window:
+        return len(set(words)) / max(1, len(words))
+    counts: dict = {}
+    for w in words[:window]:
+        counts[w] = counts.get(w, 0) + 1
+    total = len(counts)
+    for i in range(window, len(words)):
+        old, new = words[i - window], words[i]
+        counts[old] -= 1
+        if not counts[old]:
+            del counts[old]
+        counts[new] = counts.get(new, 0) + 1
+        total += len(counts)
+    return total / (len(words) - window + 1) / window
+
+
+def degenerate(predictions: list[str]) -> bool:
+    """Generation has collapsed: most answers are empty, or nearly all are the same string, or the
+    text is one token repeated, or the answers together repeat a handful of words (moving
+    type-token ratio under 0.4 over at least 50 words)."""
+    if not predictions:
+        return False
+    empty = sum(not p.strip() for p in predictions) / len(predictions)
+    most = max(predictions.count(p) for p in set(predictions)) / len(predictions)
+    words = " ".join(predictions).split()
+    repeated = len(words) >= 20 and len(set(words)) <= 2
+    babble = len(words) >= 50 and moving_type_token_ratio([w.lower() for w in words]) < 0.4
+    return empty > 0.9 or (most > 0.9 and len(predictions) >= 5) or repeated or babble

@@ -212,3 +212,9 @@ def load_model(name_or_path: str = DEFAULT_MODEL, device: str = "cpu", dtype=Non
     model, tokenizer = _finish(model, tokenizer, device)
     is_chat = bool(getattr(tokenizer, "chat_template", None)) if chat is None else chat
     return LoadedModel(model, tokenizer, name_or_path, is_chat, "local" if looks_like_path else "hub")
+
+
+def decoder_layers(model):
+    """The list of decoder blocks of a (possibly peft-wrapped) causal LM."""
+    inner = getattr(model, "get_base_model", lambda: model)()
+    return inner.model.layers

@@ -7,6 +7,9 @@ the suffix (``Answer:``) appended. Base models: the text followed directly by th
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from .data import Probe
 
 FB_INSTRUCTION = "Please complete the blank in the following question.\nQuestion: {query}\n"
@@ -50,3 +53,52 @@ def probe_prompt(tokenizer, probe: Probe, chat: bool = True, instruction: str | 
     if instruction:
         user = instruction + "\n" + user
     return wrap(tokenizer, user, prefix, chat)
+
+
+# ---- utility tasks (the official evaluation's few-shot formats) -------------------------------
+FEWSHOT = json.loads((Path(__file__).parent / "resources" / "fewshot.json").read_text(encoding="utf-8"))
+LETTERS = ["A", "B", "C", "D"]
+
+
+def prefixed(instr: str | None, text: str) -> str:
+    """``text`` after an inference-time instruction (ICU) on its own line, or unchanged."""
+    return f"{instr}\n{text}" if instr else text
+
+
+def _mmlu_block(item: dict) -> str:
+    text = "Question: " + item["question"]
+    for letter, choice in zip(LETTERS, item["choices"]):
+        text += f"\n{letter}. {choice}"
+    return text
+
+
+def mmlu_prompt(tokenizer, item: dict, chat: bool, instr=None) -> str:
+    """5-shot prompt of the official evaluation; the answer is the next token after 'Answer:'."""
+    head = f"The following are multiple choice questions (with answers) about {item['task'].replace('_', ' ')}.\n\n"
+    shots = "".join(_mmlu_block(ex) + f"\nAnswer: {LETTERS[ex['answer']]}\n\n" for ex in item["examples"])
+    user = head + shots + "Please following the previous examples and answer the given question.\n" + _mmlu_block(item)
+    if not chat:
+        user += "\n"
+    return wrap(tokenizer, prefixed(instr, user), "Answer:", chat)
+
+
+def bbh_prompt(tokenizer, item, chat, instr=None) -> str:
+    user = (item["cot"].strip() + "\n\nFollowing previous examples, answer the following questions and end with "
+            "'so the answer is'\nQ: " + item["question"])
+    return wrap(tokenizer, prefixed(instr, user), "A:" if chat else "\nA:", chat)
+
+
+def truthfulqa_prompt(tokenizer, item, chat, instr=None) -> str:
+    primer = "\n\n".join(f"Q: {s['question']}\nA: {s['answer']}" for s in FEWSHOT["truthfulqa"])
+    user = primer + "\n\nQ: " + item["question"]
+    return wrap(tokenizer, prefixed(instr, user), "A:" if chat else "\nA:", chat)
+
+
+def triviaqa_prompt(tokenizer, item, chat, instr=None) -> str:
+    shots = "".join(f"Q: {s['question']}\nA: {s['answer']}\n" for s in FEWSHOT["triviaqa"])
+    user = shots + "Please briefly answer the following question:\nQ: " + item["question"] + "\n"
+    return wrap(tokenizer, prefixed(instr, user), "A:", chat)
+
+
+def fluency_prompt(tokenizer, item, chat, instr=None) -> str:
+    return wrap(tokenizer, prefixed(instr, f"Instruction: {item['instruction']}\n"), "" if chat else "Response:", chat)

@@ -9,7 +9,8 @@ import time
 
 from . import filtering, provenance, results
 from .data import fingerprint, load_targets
-from .evaluate import EvalConfig, Intervention, average, config_dict, evaluate_target
+from .evaluate import EvalConfig, average, config_dict, evaluate_target
+from .methods.intervention import Intervention
 from .models import DTYPES, EMBEDDED, _resolve_dtype, load_model
 
 
@@ -124,7 +125,7 @@ def _epoch_evaluator(lm, eval_targets, known, eval_cfg, intervention=None, last_
     unlearning and never stops a run."""
     from dataclasses import replace
 
-    from .train import degenerate
+    from .metrics import degenerate
 
     def run(epoch, final=False):
         result = _evaluate(epoch, final)
@@ -181,7 +182,8 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
 
     from . import hparams as hpmod
     from .methods import get_method, is_inference_time
-    from .train import TrainConfig, degenerate, parse_mode, unlearn
+    from .metrics import degenerate
+    from .train import TrainConfig, parse_mode, unlearn
 
     get_method(method)   # unknown names fail here, listing the valid ones
     if setting not in ("single", "batch"):

@@ -31,6 +31,7 @@ CHAPTER_RUNS = {                  # which of the plan's run lists each chapter r
     "06_batch_target": ("batch_before", "batch"),
     "07_partial_layer": ("before", "layers"),
     "08_case_studies": ("before", "main"),
+    "09_your_method": ("before", "main"),   # and its own method's runs, computed in its kernel
 }
 LISTS = ("memorization", "before", "main", "contrast", "repe", "batch_before", "batch", "layers")
 

@@ -282,3 +282,55 @@ def test_a_collapsed_run_is_shown_in_the_book(smoke_book):
     soup, _ = _tables(_page(smoke_book, "04_tradeoff"))
     text = soup.get_text(" ", strip=True)
     assert "RepE alpha 1.0 (1_Stephen_King: degenerate generation under the intervention)" in text
+
+
+def _store_state(store) -> dict:
+    """Every complete run of a store: its directory -> the bytes of its summary."""
+    return {p.parent.relative_to(store).as_posix(): p.read_bytes() for p in store.rglob("summary.json")}
+
+
+def test_your_method_chapter_shows_the_notebook_method_beside_the_stored_runs(smoke_book):
+    """The SimNPO rows of the rendered "Your method" table are the stored runs of the method the
+    chapter registers (simnpo_nb), and the paper's rows are the main table's stored runs."""
+    from rwku_core import results
+    html = _page(smoke_book, "09_your_method")
+    _, tabs = _tables(html)
+    rows = {r[0]: r[-len(SUMMARY_COLUMNS):] for r in tabs[0][2:] if r}     # after the two header rows
+    store = smoke_book / "results"
+    mine = {json.loads((p.parent / "config.json").read_text())["mode"]: p.parent for p in store.rglob("summary.json")
+            if json.loads((p.parent / "config.json").read_text()).get("method") == "simnpo_nb"}
+    assert set(mine) == {"full", "lora"}
+    for mode, run in mine.items():
+        label = experiments.label("simnpo_nb", mode)
+        assert label.startswith("SimNPO (this chapter)")
+        shown = rows[label][SUMMARY_COLUMNS.index("forget_all")]
+        assert shown.split()[0] == f"{results.load_run(run)['summary'][-1]['forget_all']:.1f}", (label, shown)
+    plan = experiments.Plan(MODEL, "smoke", results_dir=str(store), compute=False)
+    for (method, mode), path in plan.main().items():
+        shown = rows[experiments.label(method, mode)][SUMMARY_COLUMNS.index("forget_all")]
+        assert shown.split()[0] == f"{experiments.last_epoch(path)['forget_all']:.1f}", (method, mode)
+
+
+def test_editing_the_notebook_method_recomputes_its_runs_and_only_its_runs(smoke_book, tmp_path):
+    """Issue 15: the chapter executed again unchanged computes nothing; with its loss cell edited
+    (a margin of 0.5 added), exactly the registered method's two runs (full, LoRA) are computed anew
+    and every other run of the store is read as it was."""
+    import shutil
+    shutil.copytree(smoke_book / "results", tmp_path / "results")
+    store = tmp_path / "results"
+    params = book.chapter_parameters(MODEL, "smoke", "results", 0, "cpu")
+    source = book.NOTEBOOKS / "09_your_method.py"
+    before = _store_state(store)
+    assert book.execute_chapter("09_your_method", params, root=tmp_path, force=True, log=lambda *_: None)
+    assert _store_state(store) == before                     # unchanged chapter: nothing computed
+    text = source.read_text(encoding="utf-8")
+    edited = text.replace("-beta * mean_logp - gamma)", "-beta * mean_logp - gamma - 0.5)")
+    assert edited != text
+    (tmp_path / "09_your_method.py").write_text(edited, encoding="utf-8")
+    assert book.execute_chapter("09_your_method", params, root=tmp_path, force=True, log=lambda *_: None,
+                                source=tmp_path / "09_your_method.py")
+    after = _store_state(store)
+    assert {k: v for k, v in after.items() if k in before} == before      # every earlier run untouched
+    new = sorted(set(after) - set(before))
+    configs = [json.loads((store / k / "config.json").read_text()) for k in new]
+    assert sorted((c["method"], c["mode"]) for c in configs) == [("simnpo_nb", "full"), ("simnpo_nb", "lora")]

@@ -8,7 +8,8 @@ import torch
 
 from rwku_core import results
 from rwku_core.data import ATTACK_TYPES, load_targets
-from rwku_core.evaluate import MIA_ATTACKS, SUMMARY_COLUMNS, EvalConfig, triviaqa_prompt, mmlu_prompt
+from rwku_core.evaluate import MIA_ATTACKS, SUMMARY_COLUMNS, EvalConfig
+from rwku_core.prompts import mmlu_prompt, triviaqa_prompt
 from rwku_core.generation import greedy_generate, next_token_logits
 from rwku_core.models import load_model
 from rwku_core.paper import table
@@ -84,7 +85,7 @@ def test_prefix_reuse_changes_no_answer(lm):
 def test_mixed_prefix_batches_change_no_answer(lm):
     """Rows with different few-shot prefixes (MMLU subjects, BBH tasks) share a batch through a
     left-padded stacked KV cache; scores and generations equal the plain computation."""
-    from rwku_core.evaluate import bbh_prompt
+    from rwku_core.prompts import bbh_prompt
     t = load_targets("mini", [1])[0]
     items = t.utility.mmlu[::3]                           # several subjects
     assert len({it["task"] for it in items}) >= 3
@@ -101,7 +102,7 @@ def test_mixed_prefix_batches_change_no_answer(lm):
 
 def test_continuation_logprobs_equal_a_plain_forward(lm):
     """TruthfulQA scoring: summed log p of the choice tokens, against one unbatched forward each."""
-    from rwku_core.evaluate import truthfulqa_prompt
+    from rwku_core.prompts import truthfulqa_prompt
     from rwku_core.generation import continuation_logprobs, encode_prompts
     t = load_targets("mini", [1])[0]
     prompts, conts = [], []

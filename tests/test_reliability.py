@@ -313,7 +313,7 @@ def test_the_package_never_unpickles():
 def test_babbling_answers_count_as_degenerate():
     """RepE at alpha 1.0 on SmolLM2 (smoke build, target 1): answers that end in "put put put ...".
     The moving type-token ratio is computed by hand on a short case."""
-    from rwku_core.train import degenerate, moving_type_token_ratio
+    from rwku_core.metrics import degenerate, moving_type_token_ratio
     assert moving_type_token_ratio("a b a b c".split(), window=4) == pytest.approx((2 / 4 + 3 / 4) / 2)
     babble = ['I say " I put it off, I put it off" ( I put it). ' + "put " * 12, "I put it on now.",
               "C mention to do actions now. C do not say. C do say now. C do say now.",

@@ -10,7 +10,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny import tiny_config, tokenizer_folder  # noqa: E402
 
-from rwku_core.methods.repe import NORM, RepE, decoder_layers  # noqa: E402
+from rwku_core.methods.repe import NORM, RepE  # noqa: E402
+from rwku_core.models import decoder_layers  # noqa: E402
 from rwku_core.models import LoadedModel  # noqa: E402
 
 

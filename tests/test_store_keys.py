@@ -15,7 +15,7 @@ from rwku_core import provenance, results
 from rwku_core.data import REPO_ROOT
 from rwku_core.evaluate import EvalConfig, config_dict
 from rwku_core.runner import dtype_name, eval_config
-from rwku_core.evaluate import Intervention
+from rwku_core.methods.intervention import Intervention
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """ICU: in-context unlearning — an instruction prepended to every evaluation prompt (appendix H.1).
 No weight changes."""
-from ..evaluate import Intervention
+from .intervention import Intervention
 from ..prompts import ICU_INSTRUCTION
 
 LABEL = "ICU"              # its name in the tables

@@ -32,8 +32,9 @@ import contextlib
 
 import torch
 
-from ..evaluate import Intervention
+from ..models import decoder_layers
 from ..prompts import wrap
+from .intervention import Intervention
 
 LABEL = "RepE"             # its name in the tables
 BATCH = None               # inference time: no training data
@@ -45,12 +46,6 @@ QUESTIONS = ["Who is {target}?", "Tell me about {target}.", "What is {target} kn
              "Write a short biography of {target}.", "Where does {target} come from?",
              "What are the main achievements of {target}?"]
 NORM = "unit-direction x layer hidden norm"   # the scale convention (module docstring), in describe()
-
-
-def decoder_layers(model):
-    """The list of decoder blocks of a (possibly peft-wrapped) causal LM."""
-    inner = getattr(model, "get_base_model", lambda: model)()
-    return inner.model.layers
 
 
 @torch.no_grad()
