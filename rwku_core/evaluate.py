@@ -21,12 +21,11 @@ from . import metrics
 from .data import ATTACK_TYPES, Target
 from .methods.intervention import Intervention
 from .generation import continuation_logprobs, greedy_generate, next_token_logits, official_stop_ids, teacher_forced
+from .schema import SUMMARY_COLUMNS  # noqa: F401 (the summary's columns; imported from here too)
 from .prompts import (LETTERS, bbh_prompt, fluency_prompt, mmlu_prompt, prefixed, probe_prompt, triviaqa_prompt,
                       truthfulqa_prompt)
 
 MIA_ATTACKS = {"loss": "loss", "zlib": "zlib", "mink": "mink_0.2", "minkpp": "minkpp_0.2"}
-SUMMARY_COLUMNS = ["forget_fb", "forget_qa", "forget_aa", "forget_all", "neighbor_fb", "neighbor_qa",
-                   "neighbor_all", "mia_fm", "mia_rm", "gen", "rea", "tru", "fac", "flu"]
 STOPS = ("newline", "official")
 BBH_MATCHES = ("exact", "official")
 # knobs that only change speed: the same computation in another order, batching or with a cached

@@ -15,16 +15,9 @@ from . import results
 from .data import load_targets
 from .evaluate import EvalConfig
 from .methods import is_inference_time, label as method_label, names as method_names
-from .profiles import get_profile, layer_windows
+from .profiles import CONTRAST, get_profile, layer_windows  # noqa: F401 (CONTRAST: read from here too)
+from .results import collapsed, last_epoch, records, records_by_epoch  # noqa: F401 (store readers, read from here too)
 from .runner import hparams_setting, run_eval, run_unlearn
-
-# F5 contrasts ICU on a strong and a weaker instruction follower: each model's partner and its role
-# (declared, never inferred from size): the paper's pair, and the embedded pair (SmolLM2 is
-# instruction-tuned, Gemma-3-270M is a base model)
-CONTRAST = {"smollm2-135m-instruct": ("gemma3-270m", "strong"), "gemma3-270m": ("smollm2-135m-instruct", "weak"),
-            "meta-llama/Meta-Llama-3-8B-Instruct": ("microsoft/Phi-3-mini-4k-instruct", "strong"),
-            "microsoft/Phi-3-mini-4k-instruct": ("meta-llama/Meta-Llama-3-8B-Instruct", "weak")}
-
 
 class _Labels(Mapping):
     """Method name -> its label in the tables, as each method declares it (``LABEL``), registered
@@ -72,6 +65,7 @@ class Plan:
     overrides: dict | None = None     # profile settings replaced for this plan (e.g. {"utility_limit": 1})
     trust_remote_code: bool = False   # a Hub model's own code may run (off by default)
     settings: dict = field(init=False)
+    label = staticmethod(label)       # a run's row label, for the rendering side (rwku_core.tables)
 
     def __post_init__(self):
         self.settings = get_profile(self.profile, self.overrides)
@@ -247,48 +241,6 @@ def n_layers(model: str, trust_remote_code: bool = False) -> int:
     return int(cfg.num_hidden_layers)
 
 
-def records(path: Path, epoch: int | None = None) -> list[dict]:
-    """A run's records after its last epoch, per target (a collapsed target stops earlier), or after
-    ``epoch`` (0: before training). An evaluation run's records as they are."""
-    recs = results.load_records(path)
-    if epoch is not None:
-        return [r for r in recs if r.get("epoch", 0) == epoch]
-    last: dict = {}
-    for r in recs:
-        last[r["target"]] = max(last.get(r["target"], 0), r.get("epoch", 0))
-    return [r for r in recs if r.get("epoch", 0) == last[r["target"]]]
-
-
-def records_by_epoch(path: Path) -> dict[int, list[dict]]:
-    """Epoch -> the run's records after that epoch (1, 2, ...; 0 for an inference-time run). A target
-    whose training stopped early (a collapse) contributes its last evaluated epoch to the later ones,
-    as the run's per-epoch summaries do."""
-    recs = results.load_records(path)
-    by_target: dict = {}
-    for r in recs:
-        by_target.setdefault(r["target"], {}).setdefault(r.get("epoch", 0), []).append(r)
-    out = {}
-    for e in sorted({e for d in by_target.values() for e in d}):
-        out[e] = []
-        for d in by_target.values():
-            done = [x for x in d if x <= e]
-            if done:
-                out[e] += d[max(done)]
-    return out
-
-
-def last_epoch(path: Path) -> dict:
-    """The summary after the last epoch of an unlearning run (or of an evaluation run)."""
-    s = results.load_run(path)["summary"]
-    return s[-1] if isinstance(s, list) else s
-
-
-def collapsed(path: Path) -> list[str]:
-    """Keys (targets or "batch") whose training collapsed, with the reason."""
-    cfg = results.load_run(path)["config"]
-    return [f"{k}: {v}" for k, v in (cfg.get("collapsed") or {}).items() if v]
-
-
 MEMORIZATION_SOURCES = {   # data/memorization/<file>.json: the four sources of the paper's Figure 1
     "rwku_knowledge": "RWKU target knowledge",
     "low_popularity": "low-popularity knowledge",
@@ -326,9 +278,9 @@ def _memorization_run(model: str, out, device: str = "cpu", log=_log, dtype: str
             raise results.IncompleteRun(path, ["all"])
         return path
     lm = load_model(model, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
-    records, summary = [], {}
-    for key, label in MEMORIZATION_SOURCES.items():
+    recs, summary = [], {}
+    for key, source in MEMORIZATION_SOURCES.items():
         rows = score(lm, texts[key])
-        records += [{"source": label, "id": f"{key}_{i}", "text": t, **r} for i, (t, r) in enumerate(zip(texts[key], rows))]
-        summary[label] = {"em": sum(r["em"] for r in rows) / len(rows), "nll": sum(r["nll"] for r in rows) / len(rows)}
-    return results.write_run(path, summary, {}, records, config, provenance=provenance.describe(model))
+        recs += [{"source": source, "id": f"{key}_{i}", "text": t, **r} for i, (t, r) in enumerate(zip(texts[key], rows))]
+        summary[source] = {"em": sum(r["em"] for r in rows) / len(rows), "nll": sum(r["nll"] for r in rows) / len(rows)}
+    return results.write_run(path, summary, {}, recs, config, provenance=provenance.describe(model))

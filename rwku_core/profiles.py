@@ -11,6 +11,12 @@ windows. Unknown profile names are an error listing the valid ones.
 from __future__ import annotations
 
 TRAINING = ["ga_star", "ga", "dpo", "npo", "rt"]          # the paper's order in Tables 1 and 2
+# F5 contrasts ICU on a strong and a weaker instruction follower: each model's partner and its role
+# (declared, never inferred from size): the paper's pair, and the embedded pair (SmolLM2 is
+# instruction-tuned, Gemma-3-270M is a base model)
+CONTRAST = {"smollm2-135m-instruct": ("gemma3-270m", "strong"), "gemma3-270m": ("smollm2-135m-instruct", "weak"),
+            "meta-llama/Meta-Llama-3-8B-Instruct": ("microsoft/Phi-3-mini-4k-instruct", "strong"),
+            "microsoft/Phi-3-mini-4k-instruct": ("meta-llama/Meta-Llama-3-8B-Instruct", "weak")}
 
 PROFILES = {
     "smoke": dict(            # CI: the whole book in minutes on 2 CPU cores; numbers are not findings

@@ -167,3 +167,46 @@ def load_run(path: Path) -> dict:
 def load_records(path: Path) -> list[dict]:
     with open(Path(path) / "records.jsonl", encoding="utf-8") as f:
         return [json.loads(line) for line in f]
+
+
+# ---- reading runs for the chapters ------------------------------------------------------------
+def records(path: Path, epoch: int | None = None) -> list[dict]:
+    """A run's records after its last epoch, per target (a collapsed target stops earlier), or after
+    ``epoch`` (0: before training). An evaluation run's records as they are."""
+    recs = load_records(path)
+    if epoch is not None:
+        return [r for r in recs if r.get("epoch", 0) == epoch]
+    last: dict = {}
+    for r in recs:
+        last[r["target"]] = max(last.get(r["target"], 0), r.get("epoch", 0))
+    return [r for r in recs if r.get("epoch", 0) == last[r["target"]]]
+
+
+def records_by_epoch(path: Path) -> dict[int, list[dict]]:
+    """Epoch -> the run's records after that epoch (1, 2, ...; 0 for an inference-time run). A target
+    whose training stopped early (a collapse) contributes its last evaluated epoch to the later ones,
+    as the run's per-epoch summaries do."""
+    recs = load_records(path)
+    by_target: dict = {}
+    for r in recs:
+        by_target.setdefault(r["target"], {}).setdefault(r.get("epoch", 0), []).append(r)
+    out = {}
+    for e in sorted({e for d in by_target.values() for e in d}):
+        out[e] = []
+        for d in by_target.values():
+            done = [x for x in d if x <= e]
+            if done:
+                out[e] += d[max(done)]
+    return out
+
+
+def last_epoch(path: Path) -> dict:
+    """The summary after the last epoch of an unlearning run (or of an evaluation run)."""
+    s = load_run(path)["summary"]
+    return s[-1] if isinstance(s, list) else s
+
+
+def collapsed(path: Path) -> list[str]:
+    """Keys (targets or "batch") whose training collapsed, with the reason."""
+    cfg = load_run(path)["config"]
+    return [f"{k}: {v}" for k, v in (cfg.get("collapsed") or {}).items() if v]

@@ -9,37 +9,43 @@ from __future__ import annotations
 import pandas as pd
 
 from . import paper
-from .evaluate import SUMMARY_COLUMNS
-from .experiments import CONTRAST, Plan, label, last_epoch, records
+from .profiles import CONTRAST
+from .results import last_epoch, records
+from .schema import SUMMARY_COLUMNS
 from .stats import Bootstrap, with_intervals
+
+# Rendering only: this module imports no model, training or evaluation code (tests/test_layout.py).
+# A ``plan`` argument is an ``rwku_core.experiments.Plan``, the one place where the chapters' run
+# lists meet the results store: tables call its run lists (``plan.before()``, ``plan.main()``) and
+# its ``plan.label`` and read the runs it returns.
 
 # direction of "better" per column, as the arrows of the paper's Table 1
 LOWER_IS_BETTER = {"forget_fb", "forget_qa", "forget_aa", "forget_all", "mia_rm"}
 
 
-def main_table(plan: Plan, columns=SUMMARY_COLUMNS) -> pd.DataFrame:
+def main_table(plan, columns=SUMMARY_COLUMNS) -> pd.DataFrame:
     """Before, then each main run after its last epoch, in the paper's row order, x100.
     ``columns``: the paper's table columns by default; ``None`` for every summary key (attack types,
     MIA AUCs)."""
     rows = {"Before": last_epoch(plan.before())}
     for (method, mode), path in plan.main().items():
-        rows[label(method, mode)] = last_epoch(path)
+        rows[plan.label(method, mode)] = last_epoch(path)
     df = pd.DataFrame(rows).T
     df = df[list(columns)] if columns is not None else df
     df.index.name = "method"
     return df
 
 
-def main_runs(plan: Plan) -> dict:
+def main_runs(plan) -> dict:
     """Label -> the records behind each row of ``main_table`` (Before, then each run after its last
     epoch), for the bootstrap."""
     runs = {"Before": records(plan.before())}
     for (method, mode), path in plan.main().items():
-        runs[label(method, mode)] = records(path)
+        runs[plan.label(method, mode)] = records(path)
     return runs
 
 
-def main_bootstrap(plan: Plan, extra=None) -> Bootstrap:
+def main_bootstrap(plan, extra=None) -> Bootstrap:
     """The paired bootstrap of the main table's rows (``rwku_core.stats``)."""
     return Bootstrap(main_runs(plan), extra=extra)
 
@@ -92,7 +98,7 @@ def export(point: pd.DataFrame, half: pd.DataFrame, stem) -> list:
 # F5 compares two models; which one is the stronger instruction follower is known, never guessed
 # from size: of the embedded pair the instruction-tuned one (SmolLM2-135M-Instruct; Gemma-3-270M is
 # a base model); of the paper's pair, the paper's own reading (LLaMA3-8B-Instruct over Phi-3-mini).
-def f5_evidence(plan: Plan):
+def f5_evidence(plan):
     """``(bootstrap, strong, weak)`` for F5 from this model's and its partner's Before and ICU runs
     (``experiments.CONTRAST``; rows "<model>: Before", "<model>: ICU"; the two models share targets,
     so their target draws are paired), or ``None`` without a partner. When the profile asks for the
