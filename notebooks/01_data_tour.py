@@ -26,7 +26,6 @@ profile = "default"
 seed = 0
 device = "cpu"
 results_dir = "results"
-shard = None
 dtype = None                      # precision of the weights: float32 on cpu, bfloat16 on a GPU when None
 trust_remote_code = False
 overrides = {}                    # profile settings replaced for this build, from book --set

@@ -23,7 +23,6 @@ profile = "default"
 seed = 0
 device = "cpu"
 results_dir = "results"
-shard = None
 dtype = None                      # precision of the weights: float32 on cpu, bfloat16 on a GPU when None
 trust_remote_code = False
 overrides = {}                    # profile settings replaced for this build, from book --set
@@ -41,14 +40,6 @@ _glue("this_run", _Markdown(describe_run(_Plan(model, profile, data, targets, se
 # ```{admonition} This run
 # {glue:md}`this_run`
 # ```
-
-# %% tags=["remove-cell"]
-# Run with shard="i/n" (papermill -p shard 0/4 ...), this chapter is a worker: it computes its share
-# of the chapter's runs into the results store and skips its remaining cells (README, "Scale").
-from rwku_core.sweep import shard_worker
-
-shard_worker(model, profile, data, targets, seed, device, results_dir, shard, chapter="05_attack_types",
-             dtype=dtype, overrides=overrides, trust_remote_code=trust_remote_code)
 
 # %% tags=["hide-input", "remove-output"]
 import pandas as pd

@@ -1,4 +1,6 @@
-"""Build the book: execute every chapter notebook with papermill, then render HTML with Jupyter Book v1.
+"""Build the book: compute every run the chapters read (``rwku_core.sweep``, the compute phase), then
+execute every chapter notebook with papermill, reading those runs, and render HTML with Jupyter Book
+v1 (the render phase).
 
 Chapters are jupytext sources in ``notebooks/`` (listed in ``CHAPTERS``). Executed copies go to
 ``book/<model>/<chapter>.ipynb`` (build output, not committed), one folder per model, so several
@@ -22,20 +24,18 @@ import tempfile
 import time
 from pathlib import Path
 
+from .chapters import CHAPTERS, COMPARE  # noqa: F401 (the chapters, in order; read from here too)
 from .data import REPO_ROOT
 from .models import DEFAULT_MODEL
 from .profiles import PROFILES, get_profile, parse_setting
 from .results import safe_name
 
-CHAPTERS = ["00_intro", "01_data_tour", "02_memorization", "03_main_results", "04_tradeoff",
-            "05_attack_types", "06_batch_target", "07_partial_layer", "08_case_studies", "09_your_method"]
 # Known third-party noise, silenced where it starts. The kernel is local and short-lived: ipykernel's
 # warning that its loopback TCP channel is not encrypted says nothing about this build, and tqdm's
 # "IProgress not found" (tqdm.auto inside a kernel without ipywidgets) only means the plain text
 # progress bar is used, which is the one the build log shows anyway.
 KERNEL_QUIET = ["--IPKernelApp.log_level=ERROR"]
 QUIET_WARNINGS = "ignore:IProgress not found"
-COMPARE = "side_by_side"   # the book's page of every model beside the paper's two (book/compare/)
 NOTEBOOKS = REPO_ROOT / "notebooks"
 BOOK_FILES = ("_config.yml", "_toc.yml", "book/index.md", "book/favicon.png", "book/_static_root/favicon.ico",
               "_static/rwku.css")   # what a book root needs besides book/<model>/
@@ -50,7 +50,7 @@ def chapter_parameters(model: str, profile: str, results_dir: str, seed: int, de
                        trust_remote_code: bool = False, overrides: dict | None = None) -> dict:
     prof = get_profile(profile, overrides)
     return dict(model=model, data=prof["data"], targets=prof["targets"], profile=profile, seed=seed,
-                device=device, results_dir=results_dir, shard=None, dtype=dtype,
+                device=device, results_dir=results_dir, dtype=dtype,
                 trust_remote_code=trust_remote_code, overrides=dict(overrides or {}))
 
 
@@ -325,7 +325,10 @@ def main(argv=None) -> int:
     progress = BookProgress(plans)
     executed = kept = 0
     try:
-        for model in args.model:
+        from . import sweep
+        for plan in plans:        # the compute phase: every unit the chapters read (resumable)
+            sweep.run_shard(plan, None, [c for c in args.chapters if c in sweep.CHAPTER_RUNS])
+        for model in args.model:  # the render phase: the chapters read their runs from the store
             params = chapter_parameters(model, args.profile, args.results, args.seed, args.device, args.dtype,
                                         args.trust_remote_code, overrides)
             for name in [c for c in args.chapters if c != COMPARE]:

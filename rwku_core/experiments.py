@@ -11,13 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import results
 from .data import load_targets
 from .evaluate import EvalConfig
 from .methods import is_inference_time, label as method_label, names as method_names
 from .profiles import CONTRAST, get_profile, layer_windows  # noqa: F401 (CONTRAST: read from here too)
 from .results import collapsed, last_epoch, records, records_by_epoch  # noqa: F401 (store readers, read from here too)
-from .runner import hparams_setting, run_eval, run_unlearn
+from .runner import MEMORIZATION_SOURCES, hparams_setting, run  # noqa: F401 (MEMORIZATION_SOURCES: read from here too)
+from .specs import RunSpec
+
+# the run lists a chapter can read (``rwku_core.chapters.CHAPTER_RUNS``), each a method ``<name>_specs``
+LISTS = ("memorization", "before", "main", "contrast", "repe", "batch_before", "batch", "layers")
 
 class _Labels(Mapping):
     """Method name -> its label in the tables, as each method declares it (``LABEL``), registered
@@ -82,42 +85,62 @@ class Plan:
                 self.settings[key] = [m for m in self.settings[key] if m in self.methods]
             if "repe" not in self.methods:
                 self.settings["repe_alphas"] = []
-        self._recording = None        # rwku_core.sweep: a list collecting units of work instead of computing
 
     # ---- single runs ----------------------------------------------------------------------------
-    def _run(self, fn, **kw) -> Path:
-        """Compute (or, while a sweep lists the run list, record) one run of the results store."""
-        common = dict(out=self.results_dir, device=self.device, log=_log)
-        if self.dtype:
-            common["dtype"] = self.dtype
-        if self.trust_remote_code:
-            common["trust_remote_code"] = True
-        if self._recording is not None:
-            path, keys = fn(**kw, **common, listing=True)
-            self._recording += [(path, key, fn, kw) for key in keys]
-            return path
-        return fn(**kw, **common, compute=self.compute)
+    def run(self, spec: RunSpec) -> Path:
+        """The run directory of ``spec``, computed now when missing (``runner.run``; with
+        ``compute=False`` only assembled from finished units)."""
+        return run(spec, compute=self.compute, log=_log)
+
+    def resolve(self, specs):
+        """``run`` applied to a spec, or to every spec of a dict (a chapter's run list)."""
+        if isinstance(specs, RunSpec):
+            return self.run(specs)
+        return {k: self.run(v) for k, v in specs.items()}
+
+    def _spec(self, kind: str, **kw) -> RunSpec:
+        return RunSpec(kind, self.model, out=self.results_dir, device=self.device, dtype=self.dtype,
+                       trust_remote_code=self.trust_remote_code, **kw)
+
+    def before_spec(self, targets=None, eval_cfg=None) -> RunSpec:
+        t = targets or self.targets
+        return self._spec("eval", data=self.data, targets=t if isinstance(t, str) else tuple(t),
+                          eval_cfg=eval_cfg or self.eval_cfg)
+
+    def unlearn_spec(self, method: str, mode: str = "full", targets=None, setting: str = "single",
+                     method_hp: dict | None = None, eval_cfg=None) -> RunSpec:
+        t = targets or self.targets
+        overrides = {**self.settings["train_overrides"], "seed": self.seed}
+        return self._spec("unlearn", data=self.data, targets=t if isinstance(t, str) else tuple(t), method=method,
+                          mode=mode, setting=setting, hparams=self.hparams, train_overrides=tuple(overrides.items()),
+                          eval_cfg=eval_cfg or self.eval_cfg, method_hp=tuple((method_hp or {}).items()))
 
     def before(self, targets=None) -> Path:
-        return self._run(run_eval, model=self.model, data=self.data, targets=targets or self.targets, cfg=self.eval_cfg)
+        return self.run(self.before_spec(targets))
 
     def unlearn(self, method: str, mode: str = "full", targets=None, setting: str = "single",
                 method_hp: dict | None = None) -> Path:
-        overrides = {**self.settings["train_overrides"], "seed": self.seed}
-        return self._run(run_unlearn, model=self.model, data=self.data, targets=targets or self.targets, method=method,
-                         mode=mode, setting=setting, hparams=self.hparams, train_overrides=overrides,
-                         eval_cfg=self.eval_cfg, method_hp=method_hp)
+        return self.run(self.unlearn_spec(method, mode, targets, setting, method_hp))
 
-    # ---- the chapters' run lists ----------------------------------------------------------------
-    def main(self) -> dict[tuple[str, str], Path]:
+    # ---- the chapters' run lists: specs (``*_specs``, nothing computed) and their runs ------------
+    def specs(self, name: str):
+        """The spec (or {key: spec}) of the run list ``name`` (``LISTS``)."""
+        if name not in LISTS:
+            raise ValueError(f"unknown run list '{name}'; valid: {', '.join(LISTS)}")
+        return getattr(self, f"{name}_specs")()
+
+    def memorization_specs(self) -> RunSpec:
+        """Figure 1: EM and NLL of the memorization texts under the model (one unit)."""
+        return self._spec("memorization")
+
+    def main_specs(self) -> dict[tuple[str, str], RunSpec]:
         """Tables 1 and 2: ICU, RepE (the setting's alpha, rwku_core/hparams.py) and every training
         method, full and LoRA."""
         runs = {}
         for m in self.settings["main_methods"]:
-            mode = "none" if is_inference_time(m) else "full"
-            runs[(m, mode)] = self.unlearn(m)
+            runs[(m, "none" if is_inference_time(m) else "full")] = self.unlearn_spec(m)
         for m in self.settings["lora_methods"]:
-            runs[(m, "lora")] = self.unlearn(m, "lora")
+            runs[(m, "lora")] = self.unlearn_spec(m, "lora")
         return runs
 
     def partner(self, compute: bool | None = None) -> "Plan | None":
@@ -125,13 +148,11 @@ class Plan:
         (so the two models' target draws are paired), or None for a model without one."""
         if self.model not in CONTRAST:
             return None
-        other = Plan(CONTRAST[self.model][0], self.profile, self.data, self.targets, self.seed, self.device,
-                     self.results_dir, compute=self.compute if compute is None else compute, dtype=self.dtype,
-                     overrides=self.overrides, trust_remote_code=self.trust_remote_code)
-        other._recording = self._recording          # a sweep lists the partner's units with this model's
-        return other
+        return Plan(CONTRAST[self.model][0], self.profile, self.data, self.targets, self.seed, self.device,
+                    self.results_dir, compute=self.compute if compute is None else compute, dtype=self.dtype,
+                    overrides=self.overrides, trust_remote_code=self.trust_remote_code)
 
-    def contrast(self) -> dict[str, Path]:
+    def contrast_specs(self) -> dict[str, RunSpec]:
         """F5: the partner model's Before and ICU runs on forget and neighbor probes (inference only;
         no MIA or utility, which F5 does not read and which are most of an evaluation's time), when
         the profile asks for them (``f5_contrast``); {} otherwise or for a model without a partner."""
@@ -139,12 +160,12 @@ class Plan:
         other = self.partner() if wanted else None
         if other is None:
             return {}
-        other.eval_cfg = replace(other.eval_cfg, mia=False, utility=False)
-        return {"before": other.before(), "icu": other.unlearn("icu")}
+        cfg = replace(other.eval_cfg, mia=False, utility=False)
+        return {"before": other.before_spec(eval_cfg=cfg), "icu": other.unlearn_spec("icu", eval_cfg=cfg)}
 
-    def repe(self) -> dict[float, Path]:
+    def repe_specs(self) -> dict[float, RunSpec]:
         """RepE at each strength of the profile (the trade-off chapter's RepE curve)."""
-        return {a: self.unlearn("repe", method_hp={"alpha": a}) for a in self.settings["repe_alphas"]}
+        return {a: self.unlearn_spec("repe", method_hp={"alpha": a}) for a in self.settings["repe_alphas"]}
 
     def batch_pool(self) -> list:
         """Targets for batch-target runs: the profile's targets, then the other targets of the data."""
@@ -153,7 +174,7 @@ class Plan:
                 if t.name not in chosen]
         return chosen + rest
 
-    def batch(self) -> dict[tuple[str, int], Path]:
+    def batch_specs(self) -> dict[tuple[str, int], RunSpec]:
         """Figure 5: each method forgetting the first k targets of the pool at once. k = 1 is the
         single-target setting on the profile's targets (the main table's run: each target forgotten
         alone, no extra computation), so k = 1 and k = len(targets) compare the same targets."""
@@ -164,15 +185,15 @@ class Plan:
                 raise ValueError(f"profile '{self.profile}': batch size {k} exceeds the {len(pool)} targets of "
                                  f"data source {self.data!r}")
             for m in self.settings["batch_methods"]:
-                runs[(m, k)] = self.unlearn(m) if k == 1 else self.unlearn(m, targets=pool[:k], setting="batch")
+                runs[(m, k)] = self.unlearn_spec(m) if k == 1 else self.unlearn_spec(m, targets=pool[:k], setting="batch")
         return runs
 
-    def batch_before(self) -> Path:
+    def batch_before_specs(self) -> RunSpec:
         """The original model on every target of the batch runs (the Before rows of the batch
         chapter): the main Before run when those are the profile's targets."""
         names = [t.name for t in load_targets(self.data, self.targets)]
         need = list(dict.fromkeys(n for k in self.settings["batch_sizes"] for n in self.batch_targets(k)))
-        return self.before() if set(need) <= set(names) else self.before(targets=need)
+        return self.before_spec() if set(need) <= set(names) else self.before_spec(targets=need)
 
     def batch_targets(self, k: int) -> list[str]:
         """The targets behind batch size k (k = 1: every profile target, each forgotten alone)."""
@@ -193,11 +214,34 @@ class Plan:
         n = 1 if spec == "first" else int(spec)
         return self.targets[:n]
 
-    def layers(self) -> dict[tuple[str, str], Path]:
+    def layers_specs(self) -> dict[tuple[str, str], RunSpec]:
         """Figure 7: each method with only one window of 4 consecutive layers trainable, every window
         with the same (shared) hyper-parameters, on ``layer_targets()``."""
         chosen = self.layer_targets()
-        return {(m, w): self.unlearn(m, w, targets=chosen) for m in self.settings["layer_methods"] for w in self.windows()}
+        return {(m, w): self.unlearn_spec(m, w, targets=chosen)
+                for m in self.settings["layer_methods"] for w in self.windows()}
+
+    def before_specs(self) -> RunSpec:
+        return self.before_spec()
+
+    # the runs of each list (computed when missing)
+    def main(self) -> dict[tuple[str, str], Path]:
+        return self.resolve(self.main_specs())
+
+    def contrast(self) -> dict[str, Path]:
+        return self.resolve(self.contrast_specs())
+
+    def repe(self) -> dict[float, Path]:
+        return self.resolve(self.repe_specs())
+
+    def batch(self) -> dict[tuple[str, int], Path]:
+        return self.resolve(self.batch_specs())
+
+    def batch_before(self) -> Path:
+        return self.resolve(self.batch_before_specs())
+
+    def layers(self) -> dict[tuple[str, str], Path]:
+        return self.resolve(self.layers_specs())
 
 
 SCORERS = {"rouge-score": "this project's ROUGE-L recall (`rouge-score`: lower-cased alphanumeric tokens)",
@@ -241,46 +285,6 @@ def n_layers(model: str, trust_remote_code: bool = False) -> int:
     return int(cfg.num_hidden_layers)
 
 
-MEMORIZATION_SOURCES = {   # data/memorization/<file>.json: the four sources of the paper's Figure 1
-    "rwku_knowledge": "RWKU target knowledge",
-    "low_popularity": "low-popularity knowledge",
-    "unseen": "unseen (after the training cut-off)",
-    "web_text": "generic web text",
-}
-
-
 def memorization(plan: Plan) -> Path:
     """EM and NLL of every memorization text under the plan's model, stored as a run (one unit)."""
-    return plan._run(_memorization_run, model=plan.model)
-
-
-def _memorization_run(model: str, out, device: str = "cpu", log=_log, dtype: str | None = None, listing: bool = False,
-                      units=None, assemble: bool = True, compute: bool = True, trust_remote_code: bool = False):
-    import json
-
-    from .data import REPO_ROOT
-    from .evaluate import memorization as score
-    from .models import load_model
-    folder = REPO_ROOT / "data" / "memorization"
-    texts = {k: [r["text"] for r in json.loads((folder / f"{k}.json").read_text(encoding="utf-8"))]
-             for k in MEMORIZATION_SOURCES}
-    from . import provenance
-    from .runner import dtype_name
-    config = {"kind": "memorization", "model": model, "texts": texts, "device": device,
-              "dtype": dtype_name(dtype, device), "code": provenance.code_digest(provenance.eval_modules())}
-    path = results.run_path(out, "memorization", model, "figure1", config)
-    if listing:
-        return path, ["all"]
-    if results.is_complete(path):
-        return path
-    if (units is not None and "all" not in units) or not compute:
-        if assemble:
-            raise results.IncompleteRun(path, ["all"])
-        return path
-    lm = load_model(model, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
-    recs, summary = [], {}
-    for key, source in MEMORIZATION_SOURCES.items():
-        rows = score(lm, texts[key])
-        recs += [{"source": source, "id": f"{key}_{i}", "text": t, **r} for i, (t, r) in enumerate(zip(texts[key], rows))]
-        summary[source] = {"em": sum(r["em"] for r in rows) / len(rows), "nll": sum(r["nll"] for r in rows) / len(rows)}
-    return results.write_run(path, summary, {}, recs, config, provenance=provenance.describe(model))
+    return plan.run(plan.memorization_specs())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 from . import filtering, provenance, results
 from .data import fingerprint, load_targets
@@ -178,12 +179,9 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
     returns ``(run directory, unit keys)``. Under ``accelerate launch`` training is data-parallel
     (``rwku_core.train``) and only the main process writes to the store.
     """
-    import torch
-
     from . import hparams as hpmod
     from .methods import get_method, is_inference_time
-    from .metrics import degenerate
-    from .train import TrainConfig, parse_mode, unlearn
+    from .train import TrainConfig, parse_mode
 
     get_method(method)   # unknown names fail here, listing the valid ones
     if setting not in ("single", "batch"):
@@ -222,37 +220,55 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
     for group, key in zip(groups, keys):
         if (units is not None and key not in units) or (not overwrite and results.has_partial(path, key)):
             continue
-        torch.manual_seed(0)
-        lm = load_model(model, device=device, dtype=dtype,      # a fresh original model for every run
-                        trust_remote_code=trust_remote_code)
-        known = filtering.known_probe_ids(lm, group) if eval_cfg.probes == "known" else {}
-        # the original model's answers (cached per model and target, shared with the probe filter):
-        # when they are degenerate already, degeneration cannot mark a collapse
-        original = filtering.original_answers(lm, group)
-        base_degenerate = degenerate([a["prediction"] for t in group for a in original[t.name].values()])
-        if inference_time:
-            iv = get_method(method).intervention(lm, group, method_hp or {})
-            result = _epoch_evaluator(lm, group, known, eval_cfg, iv, check_degenerate=not base_degenerate)(0)
-            hist = {"epochs": [result], "losses": [],
-                    "collapsed": "degenerate generation under the intervention" if result["degenerate"] else None}
-        else:
-            evaluator = _epoch_evaluator(lm, group, known, eval_cfg, last_epoch=train_cfg.epochs,
-                                         utility_every_epoch=utility_every_epoch, check_degenerate=not base_degenerate)
-            hist = unlearn(lm, group, method, train_cfg, evaluator, log=log, method_hp=method_hp)
-        hist["original_degenerate"] = base_degenerate
-        done = {"key": key, "history": {k: v for k, v in hist.items() if k != "epochs"},
-                "epochs": [{k: v for k, v in e.items() if k != "records"} for e in hist["epochs"]],
-                "records": [r for e in hist["epochs"] for r in e["records"]]}
+        done = _unlearn_unit(model, group, key, method, train_cfg, eval_cfg, method_hp, utility_every_epoch,
+                             device, dtype, trust_remote_code, log)
         if main_process:
             results.save_partial(path, key, done)
     if not assemble or not main_process:
         return path
+    return _assemble_unlearn(path, keys, config, model, overwrite)
+
+
+def _unlearn_unit(model, group, key, method, train_cfg, eval_cfg, method_hp, utility_every_epoch, device, dtype,
+                  trust_remote_code, log) -> dict:
+    """One unit of an unlearning run: a fresh original model, the method applied to ``group`` (one
+    target, or all of a batch run) and the evaluation after every epoch; the unit's stored record."""
+    import torch
+
+    from .methods import get_method, is_inference_time
+    from .metrics import degenerate
+    from .train import unlearn
+    torch.manual_seed(0)
+    lm = load_model(model, device=device, dtype=dtype,      # a fresh original model for every unit
+                    trust_remote_code=trust_remote_code)
+    known = filtering.known_probe_ids(lm, group) if eval_cfg.probes == "known" else {}
+    # the original model's answers (cached per model and target, shared with the probe filter):
+    # when they are degenerate already, degeneration cannot mark a collapse
+    original = filtering.original_answers(lm, group)
+    base_degenerate = degenerate([a["prediction"] for t in group for a in original[t.name].values()])
+    if is_inference_time(method):
+        iv = get_method(method).intervention(lm, group, method_hp or {})
+        result = _epoch_evaluator(lm, group, known, eval_cfg, iv, check_degenerate=not base_degenerate)(0)
+        hist = {"epochs": [result], "losses": [],
+                "collapsed": "degenerate generation under the intervention" if result["degenerate"] else None}
+    else:
+        evaluator = _epoch_evaluator(lm, group, known, eval_cfg, last_epoch=train_cfg.epochs,
+                                     utility_every_epoch=utility_every_epoch, check_degenerate=not base_degenerate)
+        hist = unlearn(lm, group, method, train_cfg, evaluator, log=log, method_hp=method_hp)
+    hist["original_degenerate"] = base_degenerate
+    return {"key": key, "history": {k: v for k, v in hist.items() if k != "epochs"},
+            "epochs": [{k: v for k, v in e.items() if k != "records"} for e in hist["epochs"]],
+            "records": [r for e in hist["epochs"] for r in e["records"]]}
+
+
+def _assemble_unlearn(path, keys, config, model, overwrite) -> Path:
+    """The run from its finished units: one summary per epoch averaged over targets (a collapsed
+    target contributes its last epoch to the later ones), the per-target rows, every record."""
     epochs_per_group = [results.load_partial(path, k) for k in keys]
     missing = [k for k, d in zip(keys, epochs_per_group) if d is None]
     if missing:
         raise results.IncompleteRun(path, missing)
     records = [r for d in epochs_per_group for r in d["records"]]
-    # one summary per epoch, averaged over targets; a collapsed run contributes its last epoch
     summary, per_target = [], {}
     epoch_ids = sorted({e["epoch"] for d in epochs_per_group for e in d["epochs"]})
     for ep in epoch_ids:
@@ -268,3 +284,64 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
     config["training"] = {d["key"]: d["history"] for d in epochs_per_group}
     return results.write_run(path, summary, per_target, records, config, overwrite=overwrite,
                              provenance=provenance.describe(model))
+
+def run(spec, units=None, assemble: bool = True, compute: bool = True, listing: bool = False, log=None,
+        overwrite: bool = False):
+    """Compute (or, ``compute=False``, assemble from finished units) the run a ``specs.RunSpec``
+    describes; returns its run directory. ``units``: only these units (a shard); ``assemble=False``:
+    leave the run unassembled; ``listing=True``: compute nothing and return ``(run directory, unit
+    keys)``. The one entry point from run lists and shards to the computation."""
+    kw = dict(out=spec.out, device=spec.device, log=log or (lambda m: print(m, file=sys.stderr)), units=units,
+              assemble=assemble, listing=listing, compute=compute, dtype=spec.dtype,
+              trust_remote_code=spec.trust_remote_code)
+    if spec.kind == "eval":
+        return run_eval(spec.model, spec.data, _targets(spec), cfg=spec.eval_cfg, overwrite=overwrite, **kw)
+    if spec.kind == "unlearn":
+        return run_unlearn(spec.model, spec.data, _targets(spec), spec.method, spec.mode, setting=spec.setting,
+                           hparams=spec.hparams, train_overrides=dict(spec.train_overrides), eval_cfg=spec.eval_cfg,
+                           method_hp=dict(spec.method_hp) or None, overwrite=overwrite, **kw)
+    return run_memorization(spec.model, **kw)
+
+
+def _targets(spec):
+    return spec.targets if isinstance(spec.targets, str) else list(spec.targets)
+
+
+MEMORIZATION_SOURCES = {   # data/memorization/<file>.json: the four sources of the paper's Figure 1
+    "rwku_knowledge": "RWKU target knowledge",
+    "low_popularity": "low-popularity knowledge",
+    "unseen": "unseen (after the training cut-off)",
+    "web_text": "generic web text",
+}
+
+
+def run_memorization(model: str, out="results", device: str = "cpu", log=print, dtype: str | None = None,
+                     listing: bool = False, units=None, assemble: bool = True, compute: bool = True,
+                     trust_remote_code: bool = False):
+    """EM and NLL of every memorization text (``data/memorization/``) under ``model``, one unit
+    ("all"); the arguments as ``run_eval``'s."""
+    import json
+
+    from .data import REPO_ROOT
+    from .evaluate import memorization as score
+    folder = REPO_ROOT / "data" / "memorization"
+    texts = {k: [r["text"] for r in json.loads((folder / f"{k}.json").read_text(encoding="utf-8"))]
+             for k in MEMORIZATION_SOURCES}
+    config = {"kind": "memorization", "model": model, "texts": texts, "device": device,
+              "dtype": dtype_name(dtype, device), "code": provenance.code_digest(provenance.eval_modules())}
+    path = results.run_path(out, "memorization", model, "figure1", config)
+    if listing:
+        return path, ["all"]
+    if results.is_complete(path):
+        return path
+    if (units is not None and "all" not in units) or not compute:
+        if assemble:
+            raise results.IncompleteRun(path, ["all"])
+        return path
+    lm = load_model(model, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
+    recs, summary = [], {}
+    for key, source in MEMORIZATION_SOURCES.items():
+        rows = score(lm, texts[key])
+        recs += [{"source": source, "id": f"{key}_{i}", "text": t, **r} for i, (t, r) in enumerate(zip(texts[key], rows))]
+        summary[source] = {"em": sum(r["em"] for r in rows) / len(rows), "nll": sum(r["nll"] for r in rows) / len(rows)}
+    return results.write_run(path, summary, {}, recs, config, provenance=provenance.describe(model))

@@ -21,28 +21,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .experiments import Plan
-
-CHAPTER_RUNS = {                  # which of the plan's run lists each chapter reads
-    "02_memorization": ("memorization",),
-    "03_main_results": ("before", "main", "contrast"),
-    "04_tradeoff": ("before", "main", "repe"),
-    "05_attack_types": ("before", "main"),
-    "06_batch_target": ("batch_before", "batch"),
-    "07_partial_layer": ("before", "layers"),
-    "08_case_studies": ("before", "main"),
-    "09_your_method": ("before", "main"),   # and its own method's runs, computed in its kernel
-}
-LISTS = ("memorization", "before", "main", "contrast", "repe", "batch_before", "batch", "layers")
+from .chapters import CHAPTER_RUNS
+from .experiments import LISTS, Plan
+from .runner import run
+from .specs import RunSpec
 
 
 @dataclass
 class Unit:
-    """One unit of work: a run directory of the store and the key of a target (or "batch", "all")."""
+    """One unit of work: a run directory of the store, the key of a target (or "batch", "all") and
+    the spec of the run it belongs to."""
     path: Path
     key: str
-    fn: object          # the runner function that computes it
-    kwargs: dict
+    spec: RunSpec
 
     @property
     def id(self) -> str:
@@ -61,26 +52,24 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 
 def lists_for(chapters) -> list[str]:
     chapters = list(CHAPTER_RUNS) if chapters is None else chapters
-    unknown = [c for c in chapters if c not in CHAPTER_RUNS and c not in ("00_intro", "01_data_tour")]
+    unknown = [c for c in chapters if c not in CHAPTER_RUNS]
     if unknown:
-        raise ValueError(f"unknown chapter(s) {unknown}; chapters with runs: {', '.join(CHAPTER_RUNS)}")
-    return [name for name in LISTS if any(name in CHAPTER_RUNS.get(c, ()) for c in chapters)]
+        raise ValueError(f"unknown chapter(s) {unknown}; valid chapters: {', '.join(CHAPTER_RUNS)}")
+    return [name for name in LISTS if any(name in CHAPTER_RUNS[c] for c in chapters)]
 
 
-def _call(plan: Plan, name: str):
-    from . import experiments
-    return experiments.memorization(plan) if name == "memorization" else getattr(plan, name)()
+def _flat(specs) -> list[RunSpec]:
+    return [specs] if isinstance(specs, RunSpec) else list(specs.values())
 
 
 def run_list(plan: Plan, chapters=None) -> list[Unit]:
-    """Every unit of work behind ``chapters`` (default: the whole book), sorted, without duplicates."""
-    plan._recording = []
-    try:
-        for name in lists_for(chapters):
-            _call(plan, name)
-        found = [Unit(Path(p), k, fn, kw) for p, k, fn, kw in plan._recording]
-    finally:
-        plan._recording = None
+    """Every unit of work behind ``chapters`` (default: the whole book), sorted, without duplicates:
+    the units of the specs of every run list the chapters read (nothing is computed)."""
+    found = []
+    for name in lists_for(chapters):
+        for spec in _flat(plan.specs(name)):
+            path, keys = spec._listing()
+            found += [Unit(Path(path), k, spec) for k in keys]
     unique = {u.id: u for u in found}
     return [unique[i] for i in sorted(unique)]
 
@@ -104,12 +93,7 @@ def run_shard(plan: Plan, which: tuple[int, int] | None, chapters=None, log=None
             log(f"[sweep] {n}/{len(mine)} {u.id}: done already")
             continue
         log(f"[sweep] {n}/{len(mine)} {u.id}: computing ({time.time() - t0:.0f} s so far)")
-        common = dict(out=plan.results_dir, device=plan.device, log=log, units={u.key}, assemble=False)
-        if plan.dtype:
-            common["dtype"] = plan.dtype
-        if plan.trust_remote_code:
-            common["trust_remote_code"] = True
-        u.fn(**u.kwargs, **common)
+        run(u.spec, units={u.key}, assemble=False, log=log)
     log(f"[sweep] shard {label} finished in {time.time() - t0:.0f} s")
     return mine
 
@@ -127,29 +111,11 @@ def aggregate(plan: Plan, chapters=None) -> dict[str, Path]:
     gaps = missing(plan, chapters)
     if gaps:
         raise results.IncompleteRun(Path(plan.results_dir), gaps)
-    compute, plan.compute = plan.compute, False
-    try:
-        return {name: _call(plan, name) for name in lists_for(chapters)}
-    finally:
-        plan.compute = compute
+    return {name: _assembled(plan.specs(name)) for name in lists_for(chapters)}
 
 
-def shard_worker(model, profile, data, targets, seed, device, results_dir, shard: str | None, chapter: str,
-                 dtype: str | None = None, overrides: dict | None = None, trust_remote_code: bool = False) -> None:
-    """A chapter executed with the parameter ``shard="i/n"`` (e.g. ``papermill -p shard 0/4``) is a
-    worker: it computes shard i/n of the chapter's run list and the chapter's remaining cells are
-    skipped, since its tables need every shard. Without ``shard`` this does nothing. Render the
-    chapter afterwards with an unsharded execution (``python -m rwku_core.book``)."""
-    which = parse_shard(shard)
-    if which is None:
-        return
-    plan = Plan(model, profile, data, targets, seed, device, results_dir, dtype=dtype, overrides=overrides,
-                trust_remote_code=trust_remote_code)
-    done = run_shard(plan, which, [chapter])
-    print(f"shard {which[0]}/{which[1]} of {chapter}: {len(done)} units computed or found; "
-          f"the remaining cells are skipped (render the chapter with an unsharded execution)")
-    from IPython import get_ipython
-    shell = get_ipython()
-    if shell is not None:
-        # every later cell of this notebook runs as `pass` (an IPython input transformer)
-        shell.input_transformers_cleanup.append(lambda lines: ["pass\n"])
+def _assembled(specs):
+    """The run directories of ``specs`` (a spec or a dict of them), assembled from finished units."""
+    if isinstance(specs, RunSpec):
+        return run(specs, compute=False)
+    return {k: run(v, compute=False) for k, v in specs.items()}
