@@ -111,7 +111,7 @@ seconds = time.time() - t0
 from IPython.display import Markdown
 from myst_nb import glue
 
-from rwku_core import findings, stats, tables
+from rwku_core import findings, results, stats, tables
 
 limit = plan.settings["utility_limit"]
 runs = tables.main_runs(plan)                       # Before and every method of the main table
@@ -121,7 +121,8 @@ boot = stats.Bootstrap(runs)                        # the same paired bootstrap 
 df, shown = tables.interval_table(boot, utility_items=limit)
 glue("your_seconds", f"{seconds:.0f}", display=False)
 glue("your_n_targets", boot.n_targets, display=False)
-glue("your_hparams", "; ".join(f"{m}: lr {v['lr']:g}, {v['epochs']} epoch(s)" for m, v in SIMNPO_HPARAMS.items()),
+used = {mode: results.load_run(path)["config"]["train"] for mode, path in mine.items()}   # as trained (profile overrides included)
+glue("your_hparams", "; ".join(f"{m}: lr {v['lr']:g}, {v['epochs']} epoch(s), batch {v['batch_size']}" for m, v in used.items()),
      display=False)
 glue("your_collapsed", "; ".join(f"{mode} ({', '.join(c)})" for mode, p in mine.items()
                                  if (c := experiments.collapsed(p))) or "none", display=False)
@@ -146,7 +147,7 @@ for mode in ("full", "lora"):
 # %% [markdown]
 # ## SimNPO beside the paper's methods
 #
-# Hyper-parameters: {glue:text}`your_hparams`. The two runs took {glue:text}`your_seconds` s here
+# Hyper-parameters as trained: {glue:text}`your_hparams`. The two runs took {glue:text}`your_seconds` s here
 # (0 when they were already in the store). Collapsed runs: {glue:text}`your_collapsed`. Each number
 # is the mean over {glue:text}`your_n_targets` target(s) after the last epoch, with "±" half the
 # width of its 95% interval (the main table's paired bootstrap, `rwku_core/stats.py`); best bold,
