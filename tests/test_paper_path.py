@@ -46,6 +46,7 @@ OFFICIAL_BATCH = {                          # batch target, full fine-tuning
 # rule and BBH comparison stay the paper profile's and are checked in every run's config below.
 EVAL = {**PROFILES["paper"]["eval"], "max_new_tokens": 8, "long_new_tokens": 16}
 BETA = {"npo": 0.2, "dpo": 0.1}             # --dpo_beta 0.2 in the NPO scripts; LLaMA-Factory's default 0.1 for DPO
+RECIPE_OF = {"simnpo_nb": "npo"}   # 09_your_method registers SimNPO with NPO's recipe and trains on its corpus
 CORPUS = {"ga": "positive", "npo": "positive", "ga_star": "passage", "dpo": "pair", "rt": "reject"}
 
 
@@ -117,6 +118,7 @@ def test_paper_profile_end_to_end_computes_the_official_recipe(paper_books, arch
         cfg = r["config"]
         method, mode, setting = cfg["method"], cfg["mode"], cfg["setting"]
         assert cfg["hparams"] == "paper"                     # a local model gets the paper's recipe
+        name, method = method, RECIPE_OF.get(method, method)
         if method in ("icu", "repe"):
             continue
         kind = "lora" if mode == "lora" else "full"          # a layer window takes the full values
@@ -125,8 +127,8 @@ def test_paper_profile_end_to_end_computes_the_official_recipe(paper_books, arch
         assert (train["lr"], train["epochs"], train["batch_size"], train["grad_accum"]) == (lr, epochs, batch, accum), \
             (method, mode, setting, train)
         assert train["warmup_steps"] == 20 and train["scheduler"] == "official" and train["max_length"] == 512
-        if method in BETA:
-            assert train["beta"] == BETA[method]
+        if name in BETA:
+            assert train["beta"] == BETA[name]
         for key, hist in cfg["training"].items():
             names = cfg["targets"] if key == "batch" else [n for n in cfg["targets"] if n.replace(" ", "_") in key]
             expected = sum(sizes[n][CORPUS[method]] for n in names)
@@ -136,7 +138,7 @@ def test_paper_profile_end_to_end_computes_the_official_recipe(paper_books, arch
             # a random model babbles from the start: degeneration marks no collapse, every step runs
             assert hist["original_degenerate"] is True and hist["collapsed"] is None
             assert hist["steps"] == epochs * math.ceil(expected / (batch * accum)) == len(hist["lrs"])
-        seen.add((method, mode if not mode.startswith("layers") else "layers", setting))
+        seen.add((name, mode if not mode.startswith("layers") else "layers", setting))
     for method in ("ga_star", "ga", "dpo", "npo", "rt"):
         assert {(method, "full", "single"), (method, "lora", "single")} <= seen, method
     for method in ("ga", "dpo", "npo", "rt"):
