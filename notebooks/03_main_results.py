@@ -104,6 +104,16 @@ tables.styled(df, text=shown)
 # %% [markdown]
 # Download this table: {download}`CSV <main_results.csv>` (each value with its `_pm` half-width) ·
 # {download}`LaTeX <main_results.tex>`.
+#
+# **One number per method** (beyond the paper): the harmonic mean of efficacy (100 - forget All),
+# locality (neighbor All as a percentage of Before's) and utility (the utility columns as a
+# percentage of Before's, averaged; columns where Before is 0 left out), with its 95% interval from
+# the same bootstrap, best first (`rwku_core.findings.combined_score`). A harmonic mean is low when
+# any one of the three is low: forgetting everything by destroying the model does not score.
+# {glue:text}`main_utility_note`.
+
+# %% tags=["hide-input"]
+tables.combined_table(boot)[["text"]].rename(columns={"text": "combined score [95% interval]"})
 
 # %% [markdown]
 # ## The paper: LLaMA3-8B-Instruct (Table 1)
@@ -174,6 +184,7 @@ f5_view
 # - `rwku_core.tables.main_bootstrap` (`rwku_core.stats.Bootstrap`),
 #   `rwku_core.tables.interval_table`, `rwku_core.tables.styled`, `rwku_core.tables.export`: the
 #   table, its intervals and downloads.
+# - `rwku_core.tables.combined_table` (`rwku_core.findings.combined_score`): one number per method.
 # - `rwku_core.tables.paper_table`: the paper's Tables 1 and 2 (`rwku_core.paper`).
 # - `rwku_core.tables.f5_evidence`, `rwku_core.tables.f5_table`: the two-model F5 contrast.
 # - `rwku_core.findings.f2` to `rwku_core.findings.f6`, `rwku_core.findings.verdict_line`: the

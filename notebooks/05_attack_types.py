@@ -123,6 +123,30 @@ attacks
 #
 # The paper publishes Figure 4 as a chart, not a table, so only its orderings are compared.
 
+# %% tags=["hide-input", "remove-output"]
+from rwku_core.stats import with_intervals
+
+leak_point, leak_half = tables.leak_table(tables.main_runs(plan))
+leak_view = with_intervals(leak_point, leak_half).rename(
+    columns={"leak": "leaked facts (any probe)", "forget_aa": "AA (pooled)", "forget_all": "All (pooled)"})
+from rwku_core.leakage import fact_id
+
+glue("att_n_facts", len({(r["target"], fact_id(r["gold"])) for r in experiments.records(plan.before())
+                         if r["set"] == "forget"}), display=False)
+
+# %% [markdown]
+# ## Beyond the paper: the worst case over attacks
+#
+# The paper pools every probe into one mean. An attacker needs one wording that works: here a fact
+# (a target's probes that share a gold answer: {glue:text}`att_n_facts` facts behind this run's
+# evaluated forget probes) counts as *leaked* when any of its probes (FB, QA or any attack type)
+# still scores a ROUGE-L recall of at least 0.5, the threshold of the probe filter
+# (`rwku_core/leakage.py`). The share of leaked facts ("±": half its 95% interval, a bootstrap over
+# targets and facts) beside the pooled AA and All scores (x100):
+
+# %% tags=["hide-input"]
+leak_view
+
 # %% [markdown]
 # ## Code behind this chapter
 #
@@ -133,3 +157,4 @@ attacks
 #   attack type with intervals.
 # - `rwku_core.plots.attack_types`: the figure; `rwku_core.findings.f1`, `rwku_core.findings.f7`:
 #   the verdicts.
+# - `rwku_core.tables.leak_table`, `rwku_core.leakage.leak_records`: the worst case over attacks.

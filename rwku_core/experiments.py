@@ -22,6 +22,7 @@ from .specs import RunSpec
 # the run lists a chapter can read (``rwku_core.chapters.CHAPTER_RUNS``), each a method ``<name>_specs``
 LISTS = ("memorization", "before", "main", "contrast", "repe", "batch_before", "batch", "layers")
 
+
 class _Labels(Mapping):
     """Method name -> its label in the tables, as each method declares it (``LABEL``), registered
     notebook methods included: ``LABELS["ga_star"] == "GA*"``."""

@@ -153,6 +153,27 @@ def tradeoff_score(t: pd.DataFrame, row: str, before: str = "Before") -> float:
     return (b["forget_all"] - t.loc[row, "forget_all"]) - (b["neighbor_all"] - t.loc[row, "neighbor_all"])
 
 
+UTILITY = ("gen", "rea", "tru", "fac", "flu")
+
+
+def combined_score(t: pd.DataFrame, row: str, before: str = "Before") -> float:
+    """One number per method (issue 16): the harmonic mean of efficacy (100 - forget All), locality
+    (100 x neighbor All / Before's) and utility (100 x the mean over the utility columns of the row's
+    value / Before's, columns where Before is 0 or missing left out; a missing utility leaves the
+    mean of the other two). A component at or below 0 makes the score 0, as a harmonic mean does."""
+    r, b = t.loc[row], t.loc[before]
+    parts = [100 - r["forget_all"], 100 * r["neighbor_all"] / b["neighbor_all"] if b["neighbor_all"] > 0 else np.nan]
+    ratios = [r[c] / b[c] for c in UTILITY if c in t.columns and b[c] == b[c] and b[c] > 0 and r[c] == r[c]]
+    if ratios:
+        parts.append(100 * float(np.mean(ratios)))
+    parts = [x for x in parts if x == x]
+    if not parts:
+        return float("nan")
+    if min(parts) <= 0:
+        return 0.0
+    return len(parts) / sum(1 / x for x in parts)
+
+
 def f6(ev, utility_items: int | None = None) -> dict:
     """Among the full-mode parameter-changing methods: GA and NPO are the best (largest forget drop
     minus neighbor drop: the paper ranks on efficacy and locality together; on forget All alone its

@@ -237,3 +237,31 @@ def case_table(runs: dict[str, list[dict]], target) -> pd.DataFrame:
         row.update({label: a.get((target.name, r["id"]), "") for label, a in answers.items()})
         rows.append(row)
     return pd.DataFrame(rows).set_index("probe").T
+
+
+def combined_table(boot) -> pd.DataFrame:
+    """Every row but Before ranked by ``findings.combined_score`` (the harmonic mean of efficacy,
+    locality and utility against Before), with its 95% interval from the same paired bootstrap;
+    columns ``score``, ``lo``, ``hi``, ``text`` ("71.2 [64.0, 77.9]"), best first."""
+    from .findings import combined_score
+    rows = []
+    for label in boot.labels:
+        if label == "Before":
+            continue
+        est = boot.estimate(lambda t, r=label: combined_score(t, r))
+        rows.append({"method": label, "score": est.point, "lo": est.lo, "hi": est.hi,
+                     "text": f"{est.point:.1f} [{est.lo:.1f}, {est.hi:.1f}]"})
+    return pd.DataFrame(rows).sort_values("score", ascending=False, kind="stable").set_index("method")
+
+
+def leak_table(runs: dict[str, list[dict]]):
+    """The worst case over attacks beside the pooled scores: per run (label -> records of one
+    evaluation), the share of forget facts that *any* of their probes still recovers
+    (``leakage.leak_records``; bootstrap over targets and facts) next to the pooled forget AA and
+    All scores the paper reports (bootstrap over targets and probes). Returns (point, half-widths)."""
+    from .leakage import LEAK_KEY, leak_records
+    facts = Bootstrap({k: leak_records(v) for k, v in runs.items()}, extra={"leak": LEAK_KEY})
+    probes = Bootstrap(runs)
+    point = pd.concat([facts.point[["leak"]], probes.point[["forget_aa", "forget_all"]]], axis=1)
+    half = pd.concat([facts.half_widths(["leak"]), probes.half_widths(["forget_aa", "forget_all"])], axis=1)
+    return point, half

@@ -260,3 +260,18 @@ def test_factual_answers_are_not_refusals():
                "Confucius taught in Lu; he had many disciples.", "He did not marry until 1502.",
                "Genghis Khan could not read.", "He was unknown to the public until 1890.", ""]
     assert [a for a in factual if F.is_refusal(a)] == []
+
+
+def test_combined_score_by_hand():
+    import pandas as pd
+
+    from rwku_core.findings import combined_score
+    t = pd.DataFrame({"forget_all": [80.0, 20.0, 100.0], "neighbor_all": [90.0, 45.0, 90.0],
+                      "gen": [50.0, 25.0, 50.0], "rea": [40.0, 40.0, 40.0], "tru": [0.0, 10.0, 0.0],
+                      "fac": [30.0, float("nan"), 30.0], "flu": [600.0, 600.0, 600.0]},
+                     index=["Before", "M", "Dead"])
+    # efficacy 100 - 20 = 80; locality 100 x 45/90 = 50; utility 100 x mean(25/50, 40/40, 600/600) = 83.33
+    # (tru: Before is 0; fac: missing for M)
+    e, loc, u = 80.0, 50.0, 100 * (0.5 + 1 + 1) / 3
+    assert abs(combined_score(t, "M") - 3 / (1 / e + 1 / loc + 1 / u)) < 1e-9
+    assert combined_score(t, "Dead") == 0.0                 # nothing forgotten: efficacy 0

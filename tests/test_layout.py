@@ -8,10 +8,11 @@ import sys
 from rwku_core import provenance
 
 RENDER = ("rwku_core.results", "rwku_core.schema", "rwku_core.stats", "rwku_core.findings", "rwku_core.tables",
-          "rwku_core.plots", "rwku_core.paper", "rwku_core.profiles")
+          "rwku_core.plots", "rwku_core.paper", "rwku_core.profiles", "rwku_core.leakage")
 COMPUTE = ("rwku_core.models", "rwku_core.generation", "rwku_core.evaluate", "rwku_core.filtering",
            "rwku_core.train", "rwku_core.runner", "rwku_core.corpora", "rwku_core.memory", "rwku_core.arch",
-           "rwku_core.experiments", "rwku_core.sweep", "rwku_core.methods")     # methods: every method module
+           "rwku_core.experiments", "rwku_core.sweep", "rwku_core.quantize", "rwku_core.lens",
+           "rwku_core.methods")     # methods: every method module
 
 
 def _compute(module: str) -> bool:

@@ -112,3 +112,43 @@ def test_verdict_list_reads_the_glued_verdicts(tmp_path, capsys):
     (folder / "08_case_studies.ipynb").unlink()
     with pytest.raises(SystemExit):
         mod.main(["--root", str(tmp_path)])
+
+
+def _probe_records(label_scores):
+    """Records of one run: per target, forget probes (fb, qa, aa) with gold answers and scores."""
+    recs = []
+    for target, probes in label_scores.items():
+        for i, (kind, gold, score) in enumerate(probes):
+            recs.append({"target": target, "set": "forget", "kind": kind, "attack": "prefix_injection" if kind == "aa"
+                         else None, "id": f"p{i}", "gold": gold, "score": score})
+    return recs
+
+
+def test_leak_table_counts_a_fact_once_and_beside_the_pooled_scores():
+    from rwku_core.tables import leak_table
+    runs = {"Before": _probe_records({"A": [("fb", "x", 1.0), ("qa", "x", 1.0), ("aa", "y", 1.0), ("qa", "y", 1.0)]}),
+            "GA (Full)": _probe_records({"A": [("fb", "x", 0.0), ("qa", "x", 0.0), ("aa", "y", 0.6), ("qa", "y", 0.0)]})}
+    point, half = leak_table(runs)
+    # GA: fact x forgotten by every probe, fact y leaked by its attack: 1 of 2 facts; pooled AA 60, All 15
+    assert point.loc["GA (Full)"].tolist() == pytest.approx([50.0, 60.0, 15.0])
+    assert point.loc["Before"].tolist() == pytest.approx([100.0, 100.0, 100.0])
+    assert list(half.columns) == ["leak", "forget_aa", "forget_all"]
+
+
+def test_combined_table_ranks_by_the_score_and_brackets_it():
+    from rwku_core.stats import Bootstrap
+    from rwku_core.tables import combined_table
+
+    def run(forget, neighbor):
+        recs = [{"target": t, "set": "forget", "kind": "qa", "attack": None, "id": f"f{i}", "score": s}
+                for t in "AB" for i, s in enumerate(forget)]
+        return recs + [{"target": t, "set": "neighbor", "kind": "qa", "attack": None, "id": f"n{i}", "score": s}
+                       for t in "AB" for i, s in enumerate(neighbor)]
+    boot = Bootstrap({"Before": run([1, 1, 1, 1], [1, 1, 1, 1]), "Good": run([0, 0, 0, 1], [1, 1, 1, 1]),
+                      "Bad": run([1, 1, 1, 0], [1, 0, 0, 0])}, n=200)
+    t = combined_table(boot)
+    assert list(t.index) == ["Good", "Bad"]
+    # Good: efficacy 75, locality 100 (no utility records) -> 2 / (1/75 + 1/100)
+    assert t.loc["Good", "score"] == pytest.approx(2 / (1 / 75 + 1 / 100))
+    assert t.loc["Good", "lo"] <= t.loc["Good", "score"] <= t.loc["Good", "hi"]
+    assert t.loc["Good", "text"].startswith(f"{t.loc['Good', 'score']:.1f} [")
