@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "scripts' (paper) for any other model")
     p.add_argument("--lr", type=float, default=None, help="override the learning rate")
     p.add_argument("--epochs", type=int, default=None, help="override the number of epochs")
-    p.add_argument("--alpha", type=float, default=None, help="RepE strength (default: the --hparams setting's, embedded 0.2, paper 1.0)")
+    p.add_argument("--alpha", type=float, default=None, help="RepE strength (default: the --hparams recipe's, 0.01 on the normalised scale of methods/repe.py)")
     p.add_argument("--utility-every-epoch", action="store_true",
                    help="run the utility tasks after every epoch (default: after the last one only)")
     p.set_defaults(func=cmd_unlearn)

@@ -16,7 +16,7 @@ from .evaluate import EvalConfig
 from .methods import is_inference_time, label as method_label, names as method_names
 from .profiles import CONTRAST, get_profile, layer_windows  # noqa: F401 (CONTRAST: read from here too)
 from .results import collapsed, last_epoch, records, records_by_epoch  # noqa: F401 (store readers, read from here too)
-from .runner import MEMORIZATION_SOURCES, hparams_setting, run  # noqa: F401 (MEMORIZATION_SOURCES: read from here too)
+from .runner import MEMORIZATION_SOURCES, hparams_recipe, run  # noqa: F401 (MEMORIZATION_SOURCES: read from here too)
 from .specs import RunSpec
 
 # the run lists a chapter can read (``rwku_core.chapters.CHAPTER_RUNS``), each a method ``<name>_specs``
@@ -75,7 +75,7 @@ class Plan:
         self.settings = get_profile(self.profile, self.overrides)
         self.data = self.data or self.settings["data"]
         self.targets = self.targets if self.targets is not None else self.settings["targets"]
-        self.hparams = hparams_setting(self.settings["hparams"], self.model)   # "auto" -> embedded or paper
+        self.hparams = hparams_recipe(self.settings["hparams"], self.model)   # "auto" -> embedded or paper
         self.eval_cfg = EvalConfig(probes=self.settings["probes"], utility_limit=self.settings["utility_limit"],
                                    **self.settings["eval"])
         if self.methods is not None:
@@ -135,7 +135,7 @@ class Plan:
         return self._spec("memorization")
 
     def main_specs(self) -> dict[tuple[str, str], RunSpec]:
-        """Tables 1 and 2: ICU, RepE (the setting's alpha, rwku_core/hparams.py) and every training
+        """Tables 1 and 2: ICU, RepE (the recipe's alpha, rwku_core/hparams.py) and every training
         method, full and LoRA."""
         runs = {}
         for m in self.settings["main_methods"]:

@@ -1,4 +1,7 @@
-"""Hyper-parameters of the training methods, per setting. Plain values, one comment each.
+"""Hyper-parameters of the training methods, per recipe. Plain values, one comment each.
+
+A *recipe* is a set of values (``embedded`` or ``paper``; the profile key ``hparams``); the
+*setting* is the target setting of a run (``single``: one target at a time, or ``batch``).
 
 ``paper``: the official recipe, read from the official scripts (github.com/jinzhuoran/RWKU,
 ``LLaMA-Factory/scripts/{full,lora,batch}/run_*.sh``; file named next to each value) for
@@ -88,7 +91,7 @@ INFERENCE = {   # inference-time methods: RepE strength alpha (ICU has no hyper-
     # every model. The paper's 0.5 / 1.0 / 1.5 are on the unpublished scale of its own implementation
     # (the official repository has no RepE code); on this scale 1.0 adds a vector as long as the hidden
     # state itself at every hooked layer, which empties the answers of both embedded models. So the
-    # paper setting takes the normalised grid's choice too (a deviation listed in the README).
+    # paper recipe takes the normalised grid's choice too (a deviation listed in the README).
     "paper": {"repe": dict(alpha=0.01)},
     # Embedded: the RepE alpha grid (benchmarks/grid_search.py --repe; benchmarks/grid_results.json,
     # "repe") on SmolLM2, tuning target 3, known probes, (forget All, neighbor All), Before (72.2, 96.2)
@@ -114,21 +117,22 @@ larger rates; the learning rates are 100-1000x the paper's 8B values, as expecte
 trained for 2-6 steps."""
 
 
-def inference_hp(setting: str, method: str) -> dict:
-    """Hyper-parameters of an inference-time method (RepE's alpha) under ``setting``."""
-    if setting not in INFERENCE:
-        raise ValueError(f"unknown hyper-parameter setting '{setting}'; valid: {', '.join(INFERENCE)}")
-    return dict(INFERENCE[setting].get(method, {}))
+def inference_hp(recipe: str, method: str) -> dict:
+    """Hyper-parameters of an inference-time method (RepE's alpha) under ``recipe``."""
+    if recipe not in INFERENCE:
+        raise ValueError(f"unknown hyper-parameter recipe '{recipe}'; valid: {', '.join(INFERENCE)}")
+    return dict(INFERENCE[recipe].get(method, {}))
 
 
-def lookup(setting: str, model: str, method: str, mode: str, target_setting: str = "single") -> dict:
-    """The TrainConfig fields for a method and mode under ``setting`` ("embedded" or "paper") and
-    ``target_setting`` ("single" or "batch"). ``model`` is not used: the official scripts hold one
-    recipe (LLaMA3-8B), and the embedded values serve both embedded models. A method registered from a
-    notebook (``rwku_core.methods.register``) takes its own ``HPARAMS`` on the setting's common values
+def lookup(recipe: str, model: str, method: str, mode: str, setting: str = "single") -> dict:
+    """The TrainConfig fields for a method and mode under the recipe ``recipe`` ("embedded" or
+    "paper") and the target setting ``setting`` ("single" or "batch"). ``model`` is not used: the
+    official scripts hold one recipe (LLaMA3-8B), and the embedded values serve both embedded
+    models. A method registered from a
+    notebook (``rwku_core.methods.register``) takes its own ``HPARAMS`` on the recipe's common values
     (no batch-target adjustment)."""
-    if setting not in ("embedded", "paper"):
-        raise ValueError(f"unknown hyper-parameter setting '{setting}'; valid: embedded, paper")
+    if recipe not in ("embedded", "paper"):
+        raise ValueError(f"unknown hyper-parameter recipe '{recipe}'; valid: embedded, paper")
     from .methods import get_method, is_registered
     kind = "layers" if mode.startswith("layers:") else mode
     if is_registered(method):       # a method registered from a notebook carries its own values
@@ -136,17 +140,17 @@ def lookup(setting: str, model: str, method: str, mode: str, target_setting: str
         values = own.get(kind, own.get("full"))
         if values is None:
             raise ValueError(f"method '{method}' has no hyper-parameters for mode '{mode}' (its hparams: {', '.join(own)})")
-        return {**(EMBEDDED_COMMON if setting == "embedded" else PAPER_COMMON), **values, "mode": mode}
-    table = EMBEDDED if setting == "embedded" else PAPER
+        return {**(EMBEDDED_COMMON if recipe == "embedded" else PAPER_COMMON), **values, "mode": mode}
+    table = EMBEDDED if recipe == "embedded" else PAPER
     key = (method, kind if (method, kind) in table else "full")
     if key not in table:
         valid = sorted({m for m, _ in table})
-        raise ValueError(f"no {setting} hyper-parameters for method '{method}'; trainable methods: {', '.join(valid)}")
-    if setting == "paper":
-        values = PAPER_BATCH.get(key, table[key]) if target_setting == "batch" else table[key]
+        raise ValueError(f"no {recipe} hyper-parameters for method '{method}'; trainable methods: {', '.join(valid)}")
+    if recipe == "paper":
+        values = PAPER_BATCH.get(key, table[key]) if setting == "batch" else table[key]
         return {**PAPER_COMMON, **values, "mode": mode}
     out = {**EMBEDDED_COMMON, **table[key], "mode": mode}
-    if target_setting == "batch":
+    if setting == "batch":
         out["epochs"] = BATCH_EPOCHS
         out["lr"] = out["lr"] * BATCH_LR_FACTOR
     return out

@@ -22,12 +22,12 @@ def dtype_name(dtype, device: str) -> str:
     return next(k for k, v in DTYPES.items() if v == resolved)
 
 
-def hparams_setting(setting: str, model: str) -> str:
+def hparams_recipe(recipe: str, model: str) -> str:
     """``auto``: the embedded grid's values for an embedded model, the paper's for any other model
     (a Hub id or a local folder: the paper's 8B / 3.8B recipe, not rates tuned for 135M)."""
-    if setting == "auto":
+    if recipe == "auto":
         return "embedded" if model in EMBEDDED else "paper"
-    return setting
+    return recipe
 
 
 class Progress:
@@ -187,7 +187,7 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
     if setting not in ("single", "batch"):
         raise ValueError(f"unknown setting '{setting}'; valid settings: single, batch")
     eval_cfg = eval_cfg or EvalConfig()
-    hparams = hparams_setting(hparams, model)
+    hparams = hparams_recipe(hparams, model)
     from .corpora import released_corpus_for    # whose released corpora (LLaMA3's or Phi-3's) the targets carry
     chosen = load_targets(data, targets, corpus_model=released_corpus_for(model) or "llama3")
     inference_time = is_inference_time(method)

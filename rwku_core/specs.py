@@ -28,8 +28,8 @@ class RunSpec:
     method: str | None = None          # unlearn: the method's name (rwku_core.methods)
     mode: str = "full"                 # unlearn: full, lora or layers:A-B
     setting: str = "single"            # unlearn: single (one target at a time) or batch
-    hparams: str | None = None         # unlearn: the hyper-parameter setting (embedded, paper)
-    train_overrides: tuple = ()        # unlearn: (TrainConfig field, value) pairs replacing the setting's
+    hparams: str | None = None         # unlearn: the hyper-parameter recipe (embedded, paper)
+    train_overrides: tuple = ()        # unlearn: (TrainConfig field, value) pairs replacing the recipe's
     method_hp: tuple = ()              # unlearn: (knob, value) pairs of the method (RepE's alpha)
     out: str = "results"               # the results store
     device: str = "cpu"
