@@ -47,12 +47,15 @@ _glue("this_run", _Markdown(describe_run(_Plan(model, profile, data, targets, se
 #
 # NPO (in the main table) pushes down the log-probability of each forget text *relative to the
 # original model's*, so it needs that model's log-probabilities (precomputed once before training).
-# SimNPO drops the reference and normalises by length: with $|y|$ the number of target tokens of a
-# forget text $y$ and $\log \pi(y)$ their summed log-probability,
+# SimNPO drops the reference and normalises by length: with |y| the number of target tokens of a
+# forget text y and log pi(y) their summed log-probability,
 #
-# $$\mathcal{L} = -\frac{2}{\beta}\,\log\sigma\!\left(-\frac{\beta}{|y|}\log\pi(y) - \gamma\right),$$
+# ```text
+# loss = -(2 / beta) * log sigmoid( -(beta / |y|) * log pi(y) - gamma )
+# ```
 #
-# averaged over the forget texts of a batch; $\gamma$ is a margin. The package has a SimNPO too
+# averaged over the forget texts of a batch; gamma is a margin. (Written as text, not LaTeX: the
+# book is built and read offline, without a math renderer from the web.) The package has a SimNPO too
 # (`rwku_core/methods/simnpo.py`); this chapter writes its own, as a reader would, and registers it
 # under another name.
 #

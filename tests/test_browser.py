@@ -59,6 +59,11 @@ def test_page_loads_without_console_errors_and_figures_have_size(site, browser, 
     html, base = site
     path = "index.html" if name == "index" else f"book/{book.model_folder(MODEL)}/{name}.html"
     errors = _open(browser, f"{base}/{path}")
+    if name == "index":       # the site root is a meta-refresh to book/index.html: wait for the landing page
+        from selenium.webdriver.support.ui import WebDriverWait
+        WebDriverWait(browser, 20).until(lambda b: b.current_url.endswith("/book/index.html")
+                                         and b.execute_script("return document.readyState") == "complete")
+        errors += [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, f"{path}: console errors {errors}"
     assert MODEL in browser.title or name == "index", browser.title
     images = browser.execute_script(
