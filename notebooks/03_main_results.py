@@ -71,10 +71,10 @@ glue("main_n_boot", boot.n, display=False)
 glue("main_hparams", plan.hparams, display=False)
 glue("main_repe_alpha", hparams.inference_hp(plan.hparams, "repe")["alpha"], display=False)
 glue("main_utility", "all items" if limit is None else f"the first {limit} item(s) of each set", display=False)
-glue("main_utility_note", f"the utility cells rest on {limit} item(s) per set (n={limit}): too few for an interval "
+glue("main_utility_note", f"The utility cells rest on {limit} item(s) per set (n={limit}): too few for an interval "
      f"(at least {findings.MIN_UTILITY_ITEMS} are needed), so they are a smoke signal here, not a measurement"
      if limit is not None and limit < findings.MIN_UTILITY_ITEMS else
-     "the utility cells' intervals resample the utility items", display=False)
+     "The utility cells' intervals resample the utility items", display=False)
 glue("main_collapsed", "; ".join(f"{k} ({', '.join(v)})" for k, v in collapsed.items() if v) or "none", display=False)
 pair = tables.f5_evidence(plan)
 f5_view = (tables.f5_table(pair) if pair else
