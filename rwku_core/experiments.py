@@ -276,12 +276,16 @@ def describe_run(plan: Plan) -> str:
 def n_layers(model: str, trust_remote_code: bool = False) -> int:
     """Decoder layers of ``model``, read from its configuration (no weights are loaded, so listing an
     8B model's run list costs nothing); an embedded model is counted from its cached copy."""
-    from .models import EMBEDDED, load_model
-    if model in EMBEDDED:
-        from .models import decoder_layers
-        return len(decoder_layers(load_model(model).model))
     from transformers import AutoConfig
-    cfg = AutoConfig.from_pretrained(model, trust_remote_code=trust_remote_code)
+
+    from .models import EMBEDDED, cache_dir, load_model
+    source = model
+    if model in EMBEDDED:
+        source = cache_dir() / "models" / model          # the converted copy's config.json
+        if not (source / "config.json").exists():        # first use: the GGUF is converted once
+            from .models import decoder_layers
+            return len(decoder_layers(load_model(model).model))
+    cfg = AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code)
     cfg = getattr(cfg, "text_config", None) or cfg
     return int(cfg.num_hidden_layers)
 
