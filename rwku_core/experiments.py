@@ -88,16 +88,16 @@ class Plan:
                 self.settings["repe_alphas"] = []
 
     # ---- single runs ----------------------------------------------------------------------------
-    def run(self, spec: RunSpec) -> Path:
-        """The run directory of ``spec``, computed now when missing (``runner.run``; with
-        ``compute=False`` only assembled from finished units)."""
-        return run(spec, compute=self.compute, log=_log)
+    def run(self, spec: RunSpec, compute: bool | None = None) -> Path:
+        """The run directory of ``spec``, computed now when missing (``runner.run``); with
+        ``compute=False`` (default: the plan's ``compute``) only assembled from finished units."""
+        return run(spec, compute=self.compute if compute is None else compute, log=_log)
 
-    def resolve(self, specs):
+    def resolve(self, specs, compute: bool | None = None):
         """``run`` applied to a spec, or to every spec of a dict (a chapter's run list)."""
         if isinstance(specs, RunSpec):
-            return self.run(specs)
-        return {k: self.run(v) for k, v in specs.items()}
+            return self.run(specs, compute)
+        return {k: self.run(v, compute) for k, v in specs.items()}
 
     def _spec(self, kind: str, **kw) -> RunSpec:
         return RunSpec(kind, self.model, out=self.results_dir, device=self.device, dtype=self.dtype,

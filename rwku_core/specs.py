@@ -12,7 +12,7 @@ computation writes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 KINDS = ("eval", "unlearn", "memorization")
@@ -41,9 +41,6 @@ class RunSpec:
             raise ValueError(f"RunSpec.kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         if not isinstance(self.targets, (tuple, str)):
             object.__setattr__(self, "targets", tuple(self.targets))
-
-    def with_(self, **changes) -> "RunSpec":
-        return replace(self, **changes)
 
     def _listing(self) -> tuple[Path, list[str]]:
         from .runner import run

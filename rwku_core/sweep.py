@@ -111,11 +111,4 @@ def aggregate(plan: Plan, chapters=None) -> dict[str, Path]:
     gaps = missing(plan, chapters)
     if gaps:
         raise results.IncompleteRun(Path(plan.results_dir), gaps)
-    return {name: _assembled(plan.specs(name)) for name in lists_for(chapters)}
-
-
-def _assembled(specs):
-    """The run directories of ``specs`` (a spec or a dict of them), assembled from finished units."""
-    if isinstance(specs, RunSpec):
-        return run(specs, compute=False)
-    return {k: run(v, compute=False) for k, v in specs.items()}
+    return {name: plan.resolve(plan.specs(name), compute=False) for name in lists_for(chapters)}
