@@ -91,7 +91,7 @@ class Probe:
 class Utility:
     mmlu: list[dict] = field(default_factory=list)       # question, choices, answer (int), task, examples
     bbh: list[dict] = field(default_factory=list)        # task, cot, question, answer
-    truthful: list[dict] = field(default_factory=list)   # question, mc1_targets, mc2_targets
+    truthfulqa: list[dict] = field(default_factory=list)  # question, mc1_targets, mc2_targets (file truthful.json)
     triviaqa: list[dict] = field(default_factory=list)   # question, answers
     fluency: list[dict] = field(default_factory=list)    # instruction
 
@@ -414,7 +414,7 @@ def statistics(targets: list[Target]) -> list[dict]:
             "attack_types": len({p.attack for p in t.probes("forget", "aa")}),
             "neighbor_fb": len(t.probes("neighbor", "fb")), "neighbor_qa": len(t.probes("neighbor", "qa")),
             "mia_fm": len(t.mia_forget), "mia_rm": len(t.mia_retain),
-            "mmlu": len(t.utility.mmlu), "bbh": len(t.utility.bbh), "truthfulqa": len(t.utility.truthful),
+            "mmlu": len(t.utility.mmlu), "bbh": len(t.utility.bbh), "truthfulqa": len(t.utility.truthfulqa),
             "triviaqa": len(t.utility.triviaqa), "alpacaeval": len(t.utility.fluency),
             "passages": len(t.corpora.get("passage", [])),
         })

@@ -194,7 +194,7 @@ def eval_bbh_and_fluency(lm, target, bbh_items, flu_items, instr, cfg) -> tuple[
     return _bbh_records(target, bbh_items, bp, outs[:len(bp)], cfg), _fluency_records(target, fp, outs[len(bp):])
 
 
-UTILITY = {"gen": ("mmlu", eval_mmlu), "rea": ("bbh", eval_bbh), "tru": ("truthful", eval_truthfulqa),
+UTILITY = {"gen": ("mmlu", eval_mmlu), "rea": ("bbh", eval_bbh), "tru": ("truthfulqa", eval_truthfulqa),
            "fac": ("triviaqa", eval_triviaqa), "flu": ("fluency", eval_fluency)}
 
 
@@ -232,8 +232,7 @@ def summarize(records: list[dict], scorer: str = "rouge-score") -> dict:
         "mia_fm": _mean([r["loss"] for r in records if r["kind"] == "mia" and r["set"] == "fm"]),
         "mia_rm": _mean([r["loss"] for r in records if r["kind"] == "mia" and r["set"] == "rm"]),
     }
-    for key, (kind, _) in UTILITY.items():
-        kind = {"truthful": "truthfulqa", "fluency": "fluency"}.get(kind, kind)
+    for key, (kind, _) in UTILITY.items():      # each set's one name: Utility field = record kind
         s[key] = _mean(scores(set="utility", kind=kind))
     s.update({k: v for k, v in probe.items() if k not in s})
     fm = [r for r in records if r["kind"] == "mia" and r["set"] == "fm"]

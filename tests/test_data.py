@@ -54,8 +54,8 @@ def test_mini_utility_sets(mini):
         assert r["question"] not in {e["question"] for e in r["examples"]}
     assert len(u.bbh) >= 9 and len({r["task"] for r in u.bbh}) >= 3
     assert all(r["cot"].count("So the answer is") == 3 for r in u.bbh)
-    assert len(u.truthful) >= 12 and len(u.triviaqa) >= 24 and len(u.fluency) >= 10
-    assert all(r["mc1_targets"]["labels"][0] == 1 for r in u.truthful)
+    assert len(u.truthfulqa) >= 12 and len(u.triviaqa) >= 24 and len(u.fluency) >= 10
+    assert all(r["mc1_targets"]["labels"][0] == 1 for r in u.truthfulqa)
 
 
 def _bbh_answer(task, question):

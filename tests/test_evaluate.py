@@ -106,7 +106,7 @@ def test_continuation_logprobs_equal_a_plain_forward(lm):
     from rwku_core.generation import continuation_logprobs, encode_prompts
     t = load_targets("mini", [1])[0]
     prompts, conts = [], []
-    for it in t.utility.truthful[:2]:
+    for it in t.utility.truthfulqa[:2]:
         for c in it["mc1_targets"]["choices"][:2]:
             prompts.append(truthfulqa_prompt(lm.tokenizer, it, lm.chat))
             conts.append(" " + c)
