@@ -227,44 +227,20 @@ def unlearn(lm, targets, method: str, cfg: TrainConfig, evaluate_epoch=None, log
     if getattr(m, "NEEDS_REFERENCE", False):     # the original model, before any change
         ref_calls = add_reference_logprobs(lm.model, examples, cfg.batch_size, pad)
     use_cache = getattr(getattr(lm.model, "config", None), "use_cache", None)
-    if cfg.gradient_checkpointing:        # non-reentrant: works with frozen embeddings (LoRA, layers)
-        lm.model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
-    model = prepare_model(lm.model, cfg.mode)
-    lm.model = model
-    params = [p for p in model.parameters() if p.requires_grad]
-    precision, amp = mixed_precision(model, params)
-    # float16 has a narrow range: dynamic loss scaling, as the HF Trainer does under --fp16 (official
-    # scripts); a step whose gradients overflow is skipped. bfloat16 needs none.
-    scaler = torch.amp.GradScaler(lm.device.type) if precision["autocast"] == "float16" else None
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    state = distributed_state(cpu=lm.device.type == "cpu")
-    world, rank = state.num_processes, state.process_index
-    acc = None
-    train_model = model
-    if world > 1:
-        from accelerate import Accelerator
-        if os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true" and arch.model_type(model) in arch.ARCHS:
-            # the launch file names one layer class (LlamaDecoderLayer); wrap this model's own
-            os.environ["FSDP_TRANSFORMER_CLS_TO_WRAP"] = arch.for_model(model).layer_class
-        acc = Accelerator(cpu=lm.device.type == "cpu")
-        train_model, opt = acc.prepare(model, opt)
-        params = [p for p in train_model.parameters() if p.requires_grad]
-        if acc.distributed_type.name in ("FSDP", "DEEPSPEED"):
-            lm.model = train_model        # sharded weights: evaluate through the wrapper, all processes in step
-        log(f"[train] process {rank + 1}/{world} ({acc.distributed_type.name}, backend {state.backend})")
+    run = _Optimizer(lm, cfg, log)
     steps_per_epoch = math.ceil(len(examples) / (cfg.batch_size * cfg.grad_accum))
     total = steps_per_epoch * cfg.epochs
     warmup = cfg.warmup_steps if cfg.scheduler == "official" else min(cfg.warmup_steps, max(1, total // 10))
     history = {"epochs": [], "losses": [], "collapsed": None, "steps": total, "examples": len(examples),
-               "corpus": getattr(examples, "source", None), "precision": precision,
+               "corpus": getattr(examples, "source", None), "precision": run.precision,
                "reference_passes": ref_calls, "lrs": [],
-               "trainable_params": sum(p.numel() for p in params), "tokens": 0, "train_seconds": 0.0}
-    step = 0
+               "trainable_params": sum(p.numel() for p in run.params), "tokens": 0, "train_seconds": 0.0}
+    model, step = run.model, 0
 
     def evaluate(epoch, final=False):
         if cfg.gradient_checkpointing:
             _set_use_cache(model, use_cache)     # generation with the KV cache
-        with amp:                   # float32 master weights next to frozen low-precision ones
+        with run.amp:               # float32 master weights next to frozen low-precision ones
             # final: training stops here (a collapse), so this row is the run's last: all of it
             return evaluate_epoch(epoch, final=True) if final else evaluate_epoch(epoch)
 
@@ -275,43 +251,11 @@ def unlearn(lm, targets, method: str, cfg: TrainConfig, evaluate_epoch=None, log
         t0 = time.time()
         for micro in _steps(examples, cfg.batch_size, cfg.grad_accum, rng, pad):
             lr = lr_at(step, total, warmup, cfg.lr, cfg.scheduler)
-            for g in opt.param_groups:
-                g["lr"] = lr
-            opt.zero_grad(set_to_none=True)
-            step_loss, tokens = 0.0, 0
-            for batch in micro:
-                tokens += int(sum(int(v["attention_mask"].sum()) for v in batch.values()))
-                if world > 1:
-                    batch = shard_batch(batch, rank, world)
-                batch = _to(batch, lm.device)
-                with amp:
-                    loss = m.loss(train_model, None, batch, hp)
-                if acc is not None:       # the whole batch's loss (the mean of the processes' parts)
-                    loss_all = acc.reduce(loss.detach().clone(), reduction="mean")
-                else:
-                    loss_all = loss
-                if not torch.isfinite(loss_all):
-                    history["collapsed"] = f"non-finite loss ({float(loss_all)}) at step {step + 1}, epoch {epoch}"
-                    log(f"[train] {history['collapsed']}: stopping")
-                    break
-                if acc is not None:
-                    acc.backward(loss)
-                else:
-                    (scaler.scale(loss) if scaler else loss).backward()
-                step_loss += loss_all.item()
-            if history["collapsed"]:
+            step_loss, tokens, bad = run.step(m, micro, hp, lr)
+            if bad is not None:
+                history["collapsed"] = f"non-finite loss ({bad}) at step {step + 1}, epoch {epoch}"
+                log(f"[train] {history['collapsed']}: stopping")
                 break
-            if acc is not None:
-                acc.clip_grad_norm_(params, 1.0)
-            else:
-                if scaler:
-                    scaler.unscale_(opt)
-                torch.nn.utils.clip_grad_norm_(params, 1.0)
-            if scaler:
-                scaler.step(opt)
-                scaler.update()
-            else:
-                opt.step()
             history["losses"].append(step_loss)
             history["lrs"].append(lr)
             history["tokens"] += tokens
@@ -337,8 +281,88 @@ def unlearn(lm, targets, method: str, cfg: TrainConfig, evaluate_epoch=None, log
         base.activation_checkpointing_disable()
         _set_use_cache(model, use_cache)
     history["config"] = asdict(cfg)
-    if world > 1:
-        history["processes"] = world
-    if acc is not None and lm.model is train_model and acc.distributed_type.name not in ("FSDP", "DEEPSPEED"):
-        lm.model = acc.unwrap_model(train_model)
+    if run.world > 1:
+        history["processes"] = run.world
+    run.finish()
     return history
+
+
+class _Optimizer:
+    """The model prepared for ``cfg.mode`` (``lm.model`` is replaced by it), its trainable
+    parameters with float32 master weights (``mixed_precision``), AdamW, a GradScaler under float16,
+    and under ``accelerate launch`` the Accelerator and this process's rank; ``step`` runs one
+    optimizer step over the micro-batches of a step."""
+
+    def __init__(self, lm, cfg: TrainConfig, log):
+        self.lm = lm
+        if cfg.gradient_checkpointing:        # non-reentrant: works with frozen embeddings (LoRA, layers)
+            lm.model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        self.model = model = prepare_model(lm.model, cfg.mode)
+        lm.model = model
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.precision, self.amp = mixed_precision(model, self.params)
+        # float16 has a narrow range: dynamic loss scaling, as the HF Trainer does under --fp16 (official
+        # scripts); a step whose gradients overflow is skipped. bfloat16 needs none.
+        self.scaler = torch.amp.GradScaler(lm.device.type) if self.precision["autocast"] == "float16" else None
+        self.opt = torch.optim.AdamW(self.params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        state = distributed_state(cpu=lm.device.type == "cpu")
+        self.world, self.rank = state.num_processes, state.process_index
+        self.acc = None
+        self.train_model = model
+        if self.world > 1:
+            from accelerate import Accelerator
+            if os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true" and arch.model_type(model) in arch.ARCHS:
+                # the launch file names one layer class (LlamaDecoderLayer); wrap this model's own
+                os.environ["FSDP_TRANSFORMER_CLS_TO_WRAP"] = arch.for_model(model).layer_class
+            self.acc = Accelerator(cpu=lm.device.type == "cpu")
+            self.train_model, self.opt = self.acc.prepare(model, self.opt)
+            self.params = [p for p in self.train_model.parameters() if p.requires_grad]
+            if self.acc.distributed_type.name in ("FSDP", "DEEPSPEED"):
+                lm.model = self.train_model   # sharded weights: evaluate through the wrapper, all processes in step
+            log(f"[train] process {self.rank + 1}/{self.world} ({self.acc.distributed_type.name}, backend {state.backend})")
+
+    def step(self, m, micro, hp, lr) -> tuple[float, int, float | None]:
+        """One optimizer step at learning rate ``lr`` over the micro-batches ``micro``: (the step's
+        loss, its tokens, None), or (_, _, the non-finite loss) when a micro-batch's loss is not
+        finite (no update is made then)."""
+        acc, opt, scaler = self.acc, self.opt, self.scaler
+        for g in opt.param_groups:
+            g["lr"] = lr
+        opt.zero_grad(set_to_none=True)
+        step_loss, tokens = 0.0, 0
+        for batch in micro:
+            tokens += int(sum(int(v["attention_mask"].sum()) for v in batch.values()))
+            if self.world > 1:
+                batch = shard_batch(batch, self.rank, self.world)
+            batch = _to(batch, self.lm.device)
+            with self.amp:
+                loss = m.loss(self.train_model, None, batch, hp)
+            if acc is not None:       # the whole batch's loss (the mean of the processes' parts)
+                loss_all = acc.reduce(loss.detach().clone(), reduction="mean")
+            else:
+                loss_all = loss
+            if not torch.isfinite(loss_all):
+                return step_loss, tokens, float(loss_all)
+            if acc is not None:
+                acc.backward(loss)
+            else:
+                (scaler.scale(loss) if scaler else loss).backward()
+            step_loss += loss_all.item()
+        if acc is not None:
+            acc.clip_grad_norm_(self.params, 1.0)
+        else:
+            if scaler:
+                scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(self.params, 1.0)
+        if scaler:
+            scaler.step(opt)
+            scaler.update()
+        else:
+            opt.step()
+        return step_loss, tokens, None
+
+    def finish(self) -> None:
+        """Hand the trained model back to ``lm`` unwrapped (a data-parallel run's wrapper removed)."""
+        acc, lm = self.acc, self.lm
+        if acc is not None and lm.model is self.train_model and acc.distributed_type.name not in ("FSDP", "DEEPSPEED"):
+            lm.model = acc.unwrap_model(self.train_model)
