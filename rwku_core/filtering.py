@@ -18,13 +18,17 @@ import json
 import os
 import tempfile
 
+from dataclasses import replace
+
 from .data import Target, fingerprint
-from .generation import greedy_generate
-from .metrics import rouge_l_recall
+from .evaluate import EvalConfig, eval_probes
 from .models import cache_dir
-from .prompts import probe_prompt
 
 THRESHOLD = 0.5
+# the probe pass that selects the known probes: this project's scorer and newline stop, 30 new tokens,
+# whatever the evaluation settings of a run (so the known set is the same for every run of a model)
+FILTER_CFG = EvalConfig(probes="all", mia=False, utility=False, max_new_tokens=30, stop="newline",
+                        scorer="rouge-score")
 
 
 def _cache_path(model_name: str, target: Target):
@@ -43,13 +47,11 @@ def original_answers(lm, targets: list[Target], batch_size: int = 16, progress=N
             out[t.name] = json.loads(path.read_text(encoding="utf-8"))
         else:
             todo.append(t)
-    probes = [(t, p) for t in todo for p in t.forget + t.neighbor]
-    prompts = [probe_prompt(lm.tokenizer, p, lm.chat) for _, p in probes]
-    preds = greedy_generate(lm.model, lm.tokenizer, prompts, max_new_tokens=30, batch_size=batch_size,
-                            progress=progress) if prompts else []
     fresh: dict = {}
-    for (t, p), pred in zip(probes, preds):
-        fresh.setdefault(t.name, {})[p.id] = {"prediction": pred, "score": rouge_l_recall(pred, p.answer)}
+    for t in todo:              # the evaluation's own probe pass (rwku_core.evaluate.eval_probes)
+        recs = eval_probes(lm, t, t.forget + t.neighbor, None, replace(FILTER_CFG, batch_size=batch_size),
+                           progress=progress)
+        fresh[t.name] = {r["id"]: {"prediction": r["prediction"], "score": r["score"]} for r in recs}
     for t in todo:
         path = _cache_path(lm.name, t)
         path.parent.mkdir(parents=True, exist_ok=True)
