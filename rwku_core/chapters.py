@@ -3,7 +3,8 @@
 (``rwku_core.book``: the notebooks executed, in this order) use."""
 
 CHAPTERS = ["00_intro", "01_data_tour", "02_memorization", "03_main_results", "04_tradeoff",
-            "05_attack_types", "06_batch_target", "07_partial_layer", "08_case_studies", "09_your_method"]
+            "05_attack_types", "06_batch_target", "07_partial_layer", "08_case_studies", "09_your_method",
+            "10_is_it_gone"]
 COMPARE = "side_by_side"   # the book's page of every model beside the paper's two (book/compare/)
 CHAPTER_RUNS = {           # chapter -> the run lists it reads (``experiments.Plan.<list>_specs``)
     "00_intro": (),
@@ -16,4 +17,5 @@ CHAPTER_RUNS = {           # chapter -> the run lists it reads (``experiments.Pl
     "07_partial_layer": ("before", "layers"),
     "08_case_studies": ("before", "main"),
     "09_your_method": ("before", "main"),   # and its own method's runs, computed in its kernel
+    "10_is_it_gone": ("before", "attacks"),  # main runs whose units also ran the attacks (attack_runs)
 }

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -419,3 +420,25 @@ def statistics(targets: list[Target]) -> list[dict]:
             "passages": len(t.corpora.get("passage", [])),
         })
     return rows
+
+
+# ---- facts (rwku_core.leakage, rwku_core.attacks) ------------------------------------------------
+def fact_id(answer: str) -> str:
+    """The fact behind a probe: its gold answer, lower-cased, punctuation and articles dropped."""
+    words = re.sub(r"[^\w\s]", " ", str(answer).lower()).split()
+    return " ".join(w for w in words if w not in ("a", "an", "the")) or str(answer).strip().lower()
+
+
+def relearn_split(probes: list, seed: int = 0) -> tuple[list, list]:
+    """(train half, evaluation half) of ``probes`` (one target's forget probes, ``data.Probe``):
+    whole facts go to one half (probes sharing a normalised gold answer), the facts shuffled with
+    ``seed`` and dealt alternately, so the halves hold about equal numbers of facts and never share
+    one."""
+    by_fact: dict[str, list] = {}
+    for p in probes:
+        by_fact.setdefault(fact_id(p.answer), []).append(p)
+    facts = sorted(by_fact)
+    random.Random(seed).shuffle(facts)
+    train = [p for f in facts[0::2] for p in by_fact[f]]
+    held = [p for f in facts[1::2] for p in by_fact[f]]
+    return train, held

@@ -20,7 +20,7 @@ from .runner import MEMORIZATION_SOURCES, hparams_recipe, run  # noqa: F401 (MEM
 from .specs import RunSpec
 
 # the run lists a chapter can read (``rwku_core.chapters.CHAPTER_RUNS``), each a method ``<name>_specs``
-LISTS = ("memorization", "before", "main", "contrast", "repe", "batch_before", "batch", "layers")
+LISTS = ("memorization", "before", "main", "contrast", "repe", "batch_before", "batch", "layers", "attacks")
 
 
 class _Labels(Mapping):
@@ -84,6 +84,7 @@ class Plan:
                 get_method(m)        # unknown names fail here, listing the valid ones
             for key in ("main_methods", "lora_methods", "batch_methods", "layer_methods"):
                 self.settings[key] = [m for m in self.settings[key] if m in self.methods]
+            self.settings["attack_runs"] = [r for r in self.settings["attack_runs"] if r.split("/")[0] in self.methods]
             if "repe" not in self.methods:
                 self.settings["repe_alphas"] = []
 
@@ -110,11 +111,35 @@ class Plan:
 
     def unlearn_spec(self, method: str, mode: str = "full", targets=None, setting: str = "single",
                      method_hp: dict | None = None, eval_cfg=None) -> RunSpec:
+        """The spec of one unlearning run. A main-table run (the profile's targets, evaluation and
+        hyper-parameters) that the profile's ``attack_runs`` lists also runs the attacks of chapter
+        10, so every chapter that reads it (the main table, the batch chapter's k = 1) names the same run."""
         t = targets or self.targets
         overrides = {**self.settings["train_overrides"], "seed": self.seed}
+        main = targets is None and setting == "single" and not method_hp and eval_cfg is None
+        attacks = ()
+        if main and f"{method}/{mode}" in self.attack_runs():
+            from dataclasses import asdict
+
+            from .attacks import AttackConfig
+            attacks = tuple(asdict(AttackConfig()).items())     # hashable: tuples stay tuples
         return self._spec("unlearn", data=self.data, targets=t if isinstance(t, str) else tuple(t), method=method,
                           mode=mode, setting=setting, hparams=self.hparams, train_overrides=tuple(overrides.items()),
-                          eval_cfg=eval_cfg or self.eval_cfg, method_hp=tuple((method_hp or {}).items()))
+                          eval_cfg=eval_cfg or self.eval_cfg, method_hp=tuple((method_hp or {}).items()),
+                          attacks=attacks)
+
+    def attack_runs(self) -> list[str]:
+        """The profile's ``attack_runs`` ("method/mode"), checked: training methods, full or LoRA."""
+        from .methods import get_method
+        out = []
+        for entry in self.settings["attack_runs"]:
+            method, sep, mode = str(entry).partition("/")
+            get_method(method)        # unknown names fail here, listing the valid ones
+            if not sep or mode not in ("full", "lora") or is_inference_time(method):
+                raise ValueError(f"profile setting attack_runs: '{entry}' must be 'method/full' or 'method/lora' "
+                                 f"of a training method (the attacks need trained weights)")
+            out.append(f"{method}/{mode}")
+        return out
 
     def before(self, targets=None) -> Path:
         return self.run(self.before_spec(targets))
@@ -225,6 +250,10 @@ class Plan:
     def before_specs(self) -> RunSpec:
         return self.before_spec()
 
+    def attacks_specs(self) -> dict[tuple[str, str], RunSpec]:
+        """Chapter 10: the main-table runs (``attack_runs``) whose units also ran the attacks."""
+        return {tuple(r.split("/")): self.unlearn_spec(*r.split("/")) for r in self.attack_runs()}
+
     # the runs of each list (computed when missing)
     def main(self) -> dict[tuple[str, str], Path]:
         return self.resolve(self.main_specs())
@@ -243,6 +272,9 @@ class Plan:
 
     def layers(self) -> dict[tuple[str, str], Path]:
         return self.resolve(self.layers_specs())
+
+    def attacks(self) -> dict[tuple[str, str], Path]:
+        return self.resolve(self.attacks_specs())
 
 
 SCORERS = {"rouge-score": "this project's ROUGE-L recall (`rouge-score`: lower-cased alphanumeric tokens)",

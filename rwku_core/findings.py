@@ -365,3 +365,70 @@ def memorization(ev, rwku: str, others: list[str]) -> dict:
 def verdict_line(v: dict) -> str:
     """The verdict and its parts as one markdown sentence for the book."""
     return f"**{v['verdict']}**. " + "; ".join(f"{p['name']}: *{p['verdict']}*, {p['text']}" for p in v["parts"]) + "."
+
+
+# ---- chapter 10: is it really gone? (rwku_core.attacks; evidence from leakage.attack_evidence) ----
+def share_undone(t: pd.DataFrame, label: str, after: str, before: str = "Before", key: str = "forget_all") -> float:
+    """The share of the forgetting an attack undoes: (after - unlearned) / (Before - unlearned)."""
+    gap = t.loc[before, key] - t.loc[label, key]
+    return (t.loc[after, key] - t.loc[label, key]) / gap if gap > 0 else float("nan")
+
+
+def quantization(ev, labels: list[str], which: str) -> dict:
+    """Zhang et al. (arXiv 2410.16454): re-quantizing an unlearned model restores forgotten
+    knowledge. The claim's statistic: forget All after re-quantization minus the unlearned model's,
+    averaged over the attacked runs (paired bootstrap), and per run."""
+    rows = [lb for lb in labels if f"{lb} | {which}" in ev.labels]
+    if not rows:
+        return _result([part(f"re-quantization ({which}) restores forget All", None, why="no attacked run")])
+    parts = [part(f"forget All after re-quantization ({which}) minus unlearned, mean over {len(rows)} run(s)",
+                  ev.estimate(lambda t: _mean([t.loc[f"{lb} | {which}", "forget_all"] - t.loc[lb, "forget_all"]
+                                               for lb in rows])), +1)]
+    return _result(parts)
+
+
+def relearning(ev, labels: list[str], steps: list[int], half: float = 0.5) -> dict:
+    """Hu et al. (arXiv 2410.08827): a few fine-tuning steps on some of the forgotten facts restore
+    the others. Per step count k, the share of the forgetting recovered on the held-out half,
+    (score at k - score at 0) / (Before - score at 0), averaged over the attacked runs. Returns the
+    verdict that k steps recover half of the forgetting (the interval of share - 1/2 excludes zero
+    upward) for the smallest k that decides it, and every k's estimate in ``by_step``."""
+    rows = [lb for lb in labels if f"{lb} | k=0" in ev.labels]
+    by_step = {}
+    for k in [k for k in steps if k > 0]:
+        by_step[k] = ev.estimate(lambda t, k=k: _mean([share_undone(t, f"{lb} | k=0", f"{lb} | k={k}")
+                                                       for lb in rows]) - half)
+    decided = [k for k, e in by_step.items() if e.lo > 0]
+    k = decided[0] if decided else (max(by_step) if by_step else None)
+    if k is None:
+        return {**_result([part("relearning recovers half the forgetting", None, why="no attacked run")]),
+                "by_step": {}, "k": None}
+    out = _result([part(f"share of the forgetting recovered on the held-out half after {k} step(s), minus 1/2",
+                        by_step[k], +1)])
+    return {**out, "by_step": by_step, "k": k if decided else None}
+
+
+def erased_or_suppressed(ev, label: str) -> dict:
+    """The logit lens on one run: how far unlearning pushed the gold answer's first token down, as
+    the mean rise of log10 its rank (unlearned minus Before), at the last layer and at the best
+    middle layer. "suppressed": the last layer pushes it down significantly more than the middle
+    layers do (the answer is still computed inside, then pushed down at the top); "erased": the
+    middle layers lose it too and the difference is not significant; "kept": the last layer does not
+    push it down significantly (its interval lies below zero); otherwise "not testable at this scale"."""
+    final = ev.estimate(lambda t: t.loc[label, "final_rank"] - t.loc["Before", "final_rank"])
+    mid = ev.estimate(lambda t: t.loc[label, "mid_rank"] - t.loc["Before", "mid_rank"])
+    gap = ev.estimate(lambda t: (t.loc[label, "final_rank"] - t.loc["Before", "final_rank"])
+                      - (t.loc[label, "mid_rank"] - t.loc["Before", "mid_rank"]))
+    parts = [part("rise of log10 rank at the last layer", final, +1),
+             part("rise of log10 rank at the best middle layer", mid, +1),
+             part("rise at the last layer minus rise in the middle", gap, +1)]
+    v = [p["verdict"] for p in parts]
+    if v[0] != REPRODUCED:
+        word = "kept" if v[0] == NOT else UNTESTABLE
+    elif v[2] == REPRODUCED:
+        word = "suppressed"
+    elif v[1] == REPRODUCED:
+        word = "erased"
+    else:
+        word = UNTESTABLE
+    return {"verdict": word, "detail": "; ".join(f"{p['name']}: {p['text']}" for p in parts), "parts": parts}

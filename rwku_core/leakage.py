@@ -15,19 +15,13 @@ answer).
 """
 from __future__ import annotations
 
-import random
-import re
+import math
 
+from .data import fact_id, relearn_split  # noqa: F401 (the fact of a probe; the split, read from here too)
 from .stats import Key
 
 THRESHOLD = 0.5        # as the probe filter (rwku_core.filtering.THRESHOLD): "the model answers it"
 LEAK_KEY = Key("probe", lambda r: r["set"] == "forget" and r["kind"] == "fact")
-
-
-def fact_id(answer: str) -> str:
-    """The fact behind a probe: its gold answer, lower-cased, punctuation and articles dropped."""
-    words = re.sub(r"[^\w\s]", " ", str(answer).lower()).split()
-    return " ".join(w for w in words if w not in ("a", "an", "the")) or str(answer).strip().lower()
 
 
 def leak_records(records: list[dict], threshold: float = THRESHOLD) -> list[dict]:
@@ -48,16 +42,67 @@ def leak_records(records: list[dict], threshold: float = THRESHOLD) -> list[dict
     return [facts[k] for k in sorted(facts)]
 
 
-def relearn_split(probes: list, seed: int = 0) -> tuple[list, list]:
-    """(train half, evaluation half) of ``probes`` (one target's forget probes, ``data.Probe``):
-    whole facts go to one half (probes sharing a normalised gold answer), the facts shuffled with
-    ``seed`` and dealt alternately, so the halves hold about equal numbers of facts and never share
-    one."""
-    by_fact: dict[str, list] = {}
-    for p in probes:
-        by_fact.setdefault(fact_id(p.answer), []).append(p)
-    facts = sorted(by_fact)
-    random.Random(seed).shuffle(facts)
-    train = [p for f in facts[0::2] for p in by_fact[f]]
-    held = [p for f in facts[1::2] for p in by_fact[f]]
-    return train, held
+# ---- the attacks of chapter 10 (rwku_core.attacks), read back from the store ----------------------
+QUANT_LABEL = {"gguf": "re-quantized (GGUF formats)", "Q8_0": "re-quantized (Q8_0)"}
+
+
+def _update_records(unit: dict, target: str) -> list[dict]:
+    """The unit's weight-update sizes as one record a Bootstrap resamples over targets."""
+    u = unit["update"]
+    return [{"target": target, "set": "forget", "kind": "update", "attack": None, "id": "update",
+             "score": 0.0, "mean_bins": u["mean_bins"], "share_over_half_bin": u["share_over_half_bin"]}]
+
+
+def _lens_records(rows: list[dict]) -> list[dict]:
+    """Logit-lens rows as records: log10 of the gold first token's rank at the last layer
+    (``final_rank``) and at its best middle layer (``mid_rank``: the lowest rank over layers 1..L-1)."""
+    return [{"target": r["target"], "set": "forget", "kind": "lens", "attack": None, "id": r["id"], "score": 0.0,
+             "final_rank": math.log10(r["ranks"][-1]), "mid_rank": math.log10(min(r["ranks"][:-1] or r["ranks"]))}
+            for r in rows]
+
+
+UPDATE_KEYS = {"mean_bins": Key("probe", lambda r: r["kind"] == "update", lambda r: r["mean_bins"] / 100),
+               "over_half_bin": Key("probe", lambda r: r["kind"] == "update", lambda r: r["share_over_half_bin"])}
+LENS_KEYS = {"final_rank": Key("probe", lambda r: r["kind"] == "lens", lambda r: r["final_rank"] / 100),
+             "mid_rank": Key("probe", lambda r: r["kind"] == "lens", lambda r: r["mid_rank"] / 100)}
+
+
+def attack_evidence(before: list[dict], runs: dict[str, tuple[list[dict], dict]]) -> dict:
+    """The bootstraps of chapter 10 from the store. ``before``: the Before run's records; ``runs``:
+    row label -> (the run's records after its last epoch, its ``results.attack_records``).
+
+    Returns {"quant": Bootstrap with rows "Before", each label, "<label> | <format>" (forget and
+    neighbor probes); "relearn": rows "Before" (the held half) and "<label> | k=<k>" (k = 0: the
+    unlearned model); "lens": rows "Before" (the original model) and each label, keys ``final_rank``
+    and ``mid_rank`` (mean log10 rank); "update": each label's weight-update sizes; "steps": the k values; "formats":
+    label -> {quantization target: {format: tensors}}; "lens_rows": label -> rows (and "Before")}.
+    Every bootstrap pairs its rows on the same targets and probes (``stats.Bootstrap``)."""
+    from .stats import Bootstrap
+    quant, relearn, lens, update = {"Before": before}, {}, {}, {}
+    formats, lens_rows, steps, held = {}, {}, set(), set()
+    for label, (recs, units) in runs.items():
+        quant[label] = recs
+        formats[label] = {}
+        for unit in units.values():
+            for which, counts in unit["formats"].items():
+                formats[label].setdefault(which, counts)
+            for r in unit["records"]:
+                if r["attack_run"] == "quant":
+                    quant.setdefault(f"{label} | {r['variant']}", []).append(r)
+                else:
+                    relearn.setdefault(f"{label} | k={r['variant']}", []).append(r)
+                    steps.add(r["variant"])
+            for t, split in unit.get("split", {}).items():
+                held |= {(t, i) for i in split["held"]}
+            lens_rows.setdefault("Before", []).extend(
+                x for x in unit["lens"] if x["state"] == "before" and not any(
+                    y["target"] == x["target"] and y["id"] == x["id"] for y in lens_rows.get("Before", [])))
+            lens_rows.setdefault(label, []).extend(x for x in unit["lens"] if x["state"] == "after")
+        update[label] = [x for key, unit in units.items()
+                         for x in _update_records(unit, next(iter(unit.get("split") or {}), key))]
+    relearn = {"Before": [r for r in before if (r["target"], r["id"]) in held and r["set"] == "forget"], **relearn}
+    lens = {k: _lens_records(v) for k, v in lens_rows.items()}
+    return {"quant": Bootstrap(quant), "relearn": Bootstrap(relearn) if len(relearn) > 1 else None,
+            "lens": Bootstrap(lens, extra=LENS_KEYS) if lens else None,
+            "update": Bootstrap(update, extra=UPDATE_KEYS) if update else None,
+            "steps": sorted(steps), "formats": formats, "lens_rows": lens_rows, "labels": list(runs)}

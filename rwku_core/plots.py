@@ -148,6 +148,39 @@ def against(df: pd.DataFrame, x: str, keys: list[str], xlabel: str):
     return fig
 
 
+def relearn_curves(df: pd.DataFrame, before: tuple[float, float, float]):
+    """Chapter 10: forget All on the held-out half against relearning steps, one line per run
+    (columns method, k, forget_all, forget_all_lo, forget_all_hi); Before (value, lo, hi) as a
+    reference band. k = 0 is the unlearned model."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    ax.axhspan(before[1], before[2], color=BEFORE_COLOR, alpha=0.08)
+    ax.axhline(before[0], color=BEFORE_COLOR, linestyle=":", label="Before (held-out half)")
+    for method, g in df.groupby("method", sort=False):
+        ax.errorbar(g["k"], g["forget_all"], yerr=_err(g, "forget_all"), marker="o", capsize=3, label=method,
+                    color=color(method), linestyle=linestyle(method))
+    ax.set_xlabel("relearning steps on the other half's question-answer pairs")
+    ax.set_ylabel("forget All, held-out half (x100)")
+    ax.set_xticks(sorted(df["k"].unique()))
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def lens_heatmap(df: pd.DataFrame):
+    """Chapter 10: the logit lens as a heat map: rows Before and each run, columns layers, cells the
+    median log10 rank of the gold answer's first token over the forget probes (0 = the top token)."""
+    fig, ax = plt.subplots(figsize=(min(14, 1.2 + 0.32 * df.shape[1]), 0.9 + 0.42 * df.shape[0]))
+    sns.heatmap(df, ax=ax, cmap="viridis_r", vmin=0, cbar_kws={"label": "median log10 rank (0 = top token)"})
+    ax.set_xlabel("layer")
+    ax.set_ylabel("")
+    # a legend of the rows' methods in their colours, as every figure of the book
+    from matplotlib.patches import Patch
+    ax.legend(handles=[Patch(color=color(r), label=r) for r in df.index], fontsize=7, loc="upper left",
+              bbox_to_anchor=(1.25, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def glue_figure(name: str, fig) -> None:
     """Glue ``fig`` for a captioned ``{glue:figure}`` of the chapter, and its legend colours as
     ``<name>_colors`` (JSON; read by the book test that a method keeps its colour on every page)."""

@@ -11,6 +11,7 @@ windows. Unknown profile names are an error listing the valid ones.
 from __future__ import annotations
 
 TRAINING = ["ga_star", "ga", "dpo", "npo", "rt"]          # the paper's order in Tables 1 and 2
+LATER = ["rmu", "simnpo"]    # two baselines RWKU lacks (arXiv 2403.03218, 2410.07163): the default main table
 # F5 contrasts ICU on a strong and a weaker instruction follower: each model's partner and its role
 # (declared, never inferred from size): the paper's pair, and the embedded pair (SmolLM2 is
 # instruction-tuned, Gemma-3-270M is a base model)
@@ -38,6 +39,9 @@ PROFILES = {
         layer_targets="first",    # the partial-layer runs train on the first target only (time)
         f5_contrast=True,         # F5: the partner model's Before and ICU runs (inference only, forget and
                                   # neighbor probes): the two-model contrast is exercised in CI
+        attack_runs=["ga/full", "ga/lora"],   # chapter 10: main runs whose units also run rwku_core.attacks
+                                  # (re-quantization, relearning, logit lens) on their trained weights;
+                                  # the LoRA row exercises the merge
     ),
     "default": dict(          # the main job: SmolLM2 on 4 mini targets, the whole book in under an hour here
         # the 4 targets (other than the grid's tuning target 3) whose probes SmolLM2 knows most of
@@ -52,7 +56,7 @@ PROFILES = {
         utility_limit=1,          # first item of each utility set: utility is a smoke signal at this scale
                                   # (the book marks every utility claim not testable; fluency's 256-token
                                   # generation is most of an evaluation's time)
-        main_methods=["icu", "repe"] + TRAINING,
+        main_methods=["icu", "repe"] + TRAINING + LATER,
         lora_methods=["ga", "npo"],      # LoRA rows: the two strongest full-mode methods (F4)
         repe_alphas=[0.01, 0.03],  # RepE strengths (normalised scale): the grid's choice 0.01 and heavy
                                    # neighbor damage (hparams.INFERENCE); 0.005 (the grid's 0.002 and 0.005
@@ -65,6 +69,9 @@ PROFILES = {
         f5_contrast=True,         # F5: the partner model's Before and ICU runs on the same targets
                                   # (Gemma-3-270M, a base model, beside the instruction-tuned SmolLM2;
                                   # experiments.CONTRAST): inference only
+        attack_runs=["ga/full", "npo/full", "rmu/full", "simnpo/full", "ga/lora"],   # chapter 10: the two
+                                  # strongest paper methods, the two later ones, and one LoRA row (merged);
+                                  # the other rows would add about half a minute per target each
     ),
     "paper": dict(            # the paper's scale: a GPU and a Hub model (e.g. Llama-3-8B-Instruct)
         targets="first100",       # the 100 targets of the paper's main tables
@@ -87,6 +94,9 @@ PROFILES = {
         layer_windows="all",      # every window of 4 consecutive layers (8 for a 32-layer model)
         layer_targets="all",      # averaged over the targets, as the paper's Figure 7
         f5_contrast=True,         # F5: Phi-3-mini's Before and ICU runs beside LLaMA3's (inference only)
+        attack_runs=[],           # off: a float32 copy of an 8B model's weights per unit on the host, and the
+                                  # gguf package's numpy quantizer over 8B weights (about an hour a unit);
+                                  # --set attack_runs='["ga/full"]' turns one on
     ),
 }
 

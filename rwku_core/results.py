@@ -7,7 +7,10 @@ A run directory ``<out>/<kind>/<model>/<name>-<key>/`` holds
                       list with one summary per epoch;
 * ``per_target.json`` the same per target;
 * ``records.jsonl``   one record per probe, passage and utility item;
-* ``config.json``     the resolved configuration, package version, model id, data fingerprint.
+* ``config.json``     the resolved configuration, package version, model id, data fingerprint;
+* ``attacks.json``    only for a run with attacks (``rwku_core.attacks``): per unit, the records of the
+                      re-quantized and relearned models and the logit-lens rows, never mixed into
+                      ``records.jsonl``.
 
 ``<key>`` is a hash of the resolved configuration, so a rerun with the same configuration finds its
 directory. Work in progress lives in ``<dir>.partial/`` (one file per finished target, so a killed
@@ -27,6 +30,7 @@ from pathlib import Path
 from . import __version__
 
 FILES = ("summary.json", "per_target.json", "records.jsonl", "config.json")
+ATTACKS_FILE = "attacks.json"   # a run with attacks (rwku_core.attacks): unit key -> its attacks' records
 
 
 def config_key(config: dict) -> str:
@@ -122,13 +126,14 @@ def load_partial(path: Path, key: str):
 
 
 def write_run(path: Path, summary, per_target, records: list[dict], config: dict, overwrite: bool = False,
-              provenance: dict | None = None) -> Path:
+              provenance: dict | None = None, extra: dict | None = None) -> Path:
     """Write a complete run; readers never see a half-written directory. Several processes may
     assemble the same run at once (shards finishing together): each writes its own staging folder
     and the first rename wins; the others find the run complete and discard theirs (the same
     configuration gives the same bytes). ``overwrite`` replaces a complete run. ``provenance``
     (git commit, library versions, model files) goes into config.json beside the configuration,
-    not into the key."""
+    not into the key. ``extra``: more files of the run, {file name: JSON value}, written in the same
+    staging folder (so they appear with the run, never without it)."""
     path = Path(path)
     staging = path.with_name(f"{path.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
@@ -138,8 +143,10 @@ def write_run(path: Path, summary, per_target, records: list[dict], config: dict
     with open(staging / "records.jsonl", "w", encoding="utf-8") as f:
         for r in records:
             f.write(json.dumps(strict(r), ensure_ascii=False, sort_keys=True, allow_nan=False) + "\n")
-    extra = {"rwku_core_version": __version__, **({"provenance": provenance} if provenance else {})}
-    (staging / "config.json").write_text(_dump({**config, **extra}), encoding="utf-8")
+    for name, obj in (extra or {}).items():
+        (staging / name).write_text(_dump(obj), encoding="utf-8")
+    stamp = {"rwku_core_version": __version__, **({"provenance": provenance} if provenance else {})}
+    (staging / "config.json").write_text(_dump({**config, **stamp}), encoding="utf-8")
     if path.exists() and (overwrite or not is_complete(path)):
         shutil.rmtree(path, ignore_errors=True)     # a redo, or an incomplete folder someone left
     try:
@@ -204,6 +211,16 @@ def last_epoch(path: Path) -> dict:
     """The summary after the last epoch of an unlearning run (or of an evaluation run)."""
     s = load_run(path)["summary"]
     return s[-1] if isinstance(s, list) else s
+
+
+def attack_records(path: Path) -> dict:
+    """A run's attacks (``rwku_core.attacks``), unit key -> {"records", "lens", "update", "formats",
+    "split", ...}; a clear error for a run computed without them."""
+    f = Path(path) / ATTACKS_FILE
+    if not f.exists():
+        raise FileNotFoundError(f"{path} holds no {ATTACKS_FILE}: the run was computed without attacks "
+                                f"(its profile's attack_runs do not list it)")
+    return json.loads(f.read_text(encoding="utf-8"))
 
 
 def collapsed(path: Path) -> list[str]:

@@ -162,7 +162,8 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
                 hparams: str = "embedded", train_overrides: dict | None = None, eval_cfg: EvalConfig | None = None,
                 device: str = "cpu", overwrite: bool = False, log=print, method_hp: dict | None = None,
                 utility_every_epoch: bool = False, compute: bool = True, units=None, assemble: bool = True,
-                listing: bool = False, dtype: str | None = None, trust_remote_code: bool = False):
+                listing: bool = False, dtype: str | None = None, trust_remote_code: bool = False,
+                attacks: dict | None = None):
     """Unlearn ``targets`` with ``method`` and evaluate after every epoch; returns the run directory.
 
     ``setting``: "single" (a fresh original model per target, results averaged) or "batch" (all
@@ -176,7 +177,10 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
     Fan-out (``rwku_core.sweep``): a run's units of work are its targets in the single setting (one
     fresh model each) and the whole target list in the batch setting. ``units`` computes only those
     keys, ``assemble=False`` leaves the run unassembled, ``listing=True`` computes nothing and
-    returns ``(run directory, unit keys)``. Under ``accelerate launch`` training is data-parallel
+    returns ``(run directory, unit keys)``. ``attacks`` (``attacks.AttackConfig`` fields): after
+    training, each unit runs the attacks of ``rwku_core.attacks`` on its trained weights; the run's
+    ``attacks.json`` holds them (a run without attacks keeps the key it always had). Under
+    ``accelerate launch`` training is data-parallel
     (``rwku_core.train``) and only the main process writes to the store.
     """
     from . import hparams as hpmod
@@ -203,6 +207,15 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
         config["method_hp"] = method_hp
     if utility_every_epoch:
         config["utility_every_epoch"] = True
+    attack_cfg = None
+    if attacks:
+        from .attacks import attack_config
+        if inference_time or setting != "single":
+            raise ValueError(f"attacks run on a trained model of the single-target setting; got method '{method}', "
+                             f"setting '{setting}'")
+        attack_cfg = attack_config(attacks)
+        config["attacks"] = attack_cfg.as_dict()
+        config["attack_code"] = provenance.code_digest(provenance.closure(("rwku_core.attacks",)))
     name = f"{method}-{config['mode'].replace(':', '')}-{setting}"
     path = results.run_path(out, "unlearn", model, name, config)
     groups = [[t] for t in chosen] if setting == "single" else [chosen]
@@ -221,7 +234,7 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
         if (units is not None and key not in units) or (not overwrite and results.has_partial(path, key)):
             continue
         done = _unlearn_unit(model, group, key, method, train_cfg, eval_cfg, method_hp, utility_every_epoch,
-                             device, dtype, trust_remote_code, log)
+                             device, dtype, trust_remote_code, log, attack_cfg)
         if main_process:
             results.save_partial(path, key, done)
     if not assemble or not main_process:
@@ -230,9 +243,10 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
 
 
 def _unlearn_unit(model, group, key, method, train_cfg, eval_cfg, method_hp, utility_every_epoch, device, dtype,
-                  trust_remote_code, log) -> dict:
+                  trust_remote_code, log, attack_cfg=None) -> dict:
     """One unit of an unlearning run: a fresh original model, the method applied to ``group`` (one
-    target, or all of a batch run) and the evaluation after every epoch; the unit's stored record."""
+    target, or all of a batch run) and the evaluation after every epoch; the unit's stored record
+    (with ``attack_cfg``: the attacks of ``rwku_core.attacks`` on the trained model, too)."""
     import torch
 
     from .methods import get_method, is_inference_time
@@ -252,13 +266,22 @@ def _unlearn_unit(model, group, key, method, train_cfg, eval_cfg, method_hp, uti
         hist = {"epochs": [result], "losses": [],
                 "collapsed": "degenerate generation under the intervention" if result["degenerate"] else None}
     else:
+        if attack_cfg is not None:             # the original model, before training: weights and lens
+            from . import attacks
+            original_weights = attacks.snapshot(lm.model)
+            lens_before = attacks.lens_rows(lm, group, known) if attack_cfg.lens else []
         evaluator = _epoch_evaluator(lm, group, known, eval_cfg, last_epoch=train_cfg.epochs,
                                      utility_every_epoch=utility_every_epoch, check_degenerate=not base_degenerate)
         hist = unlearn(lm, group, method, train_cfg, evaluator, log=log, method_hp=method_hp)
     hist["original_degenerate"] = base_degenerate
-    return {"key": key, "history": {k: v for k, v in hist.items() if k != "epochs"},
+    done = {"key": key, "history": {k: v for k, v in hist.items() if k != "epochs"},
             "epochs": [{k: v for k, v in e.items() if k != "records"} for e in hist["epochs"]],
             "records": [r for e in hist["epochs"] for r in e["records"]]}
+    if attack_cfg is not None and not is_inference_time(method):
+        final = hist["epochs"][-1]["records"] if hist["epochs"] else []
+        done["attacks"] = attacks.run_attacks(lm, original_weights, group, known, final, eval_cfg, attack_cfg,
+                                              lens_before, log=log)
+    return done
 
 
 def _assemble_unlearn(path, keys, config, model, overwrite) -> Path:
@@ -282,8 +305,11 @@ def _assemble_unlearn(path, keys, config, model, overwrite) -> Path:
             per_target.setdefault(name_, []).append({"epoch": ep, **s})
     config["collapsed"] = {d["key"]: d["history"].get("collapsed") for d in epochs_per_group}
     config["training"] = {d["key"]: d["history"] for d in epochs_per_group}
+    extra = {}
+    if "attacks" in config:
+        extra[results.ATTACKS_FILE] = {d["key"]: d.get("attacks") for d in epochs_per_group}
     return results.write_run(path, summary, per_target, records, config, overwrite=overwrite,
-                             provenance=provenance.describe(model))
+                             provenance=provenance.describe(model), extra=extra)
 
 def run(spec, units=None, assemble: bool = True, compute: bool = True, listing: bool = False, log=None,
         overwrite: bool = False):
@@ -299,7 +325,8 @@ def run(spec, units=None, assemble: bool = True, compute: bool = True, listing: 
     if spec.kind == "unlearn":
         return run_unlearn(spec.model, spec.data, _targets(spec), spec.method, spec.mode, setting=spec.setting,
                            hparams=spec.hparams, train_overrides=dict(spec.train_overrides), eval_cfg=spec.eval_cfg,
-                           method_hp=dict(spec.method_hp) or None, overwrite=overwrite, **kw)
+                           method_hp=dict(spec.method_hp) or None, attacks=dict(spec.attacks) or None,
+                           overwrite=overwrite, **kw)
     return run_memorization(spec.model, **kw)
 
 

@@ -31,6 +31,8 @@ class RunSpec:
     hparams: str | None = None         # unlearn: the hyper-parameter recipe (embedded, paper)
     train_overrides: tuple = ()        # unlearn: (TrainConfig field, value) pairs replacing the recipe's
     method_hp: tuple = ()              # unlearn: (knob, value) pairs of the method (RepE's alpha)
+    attacks: tuple = ()                # unlearn: (AttackConfig field, value) pairs: run rwku_core.attacks in each
+                                       # unit after training (chapter 10); () runs none
     out: str = "results"               # the results store
     device: str = "cpu"
     dtype: str | None = None           # weights' precision (None: float32 on cpu, bfloat16 on a GPU)

@@ -265,3 +265,108 @@ def leak_table(runs: dict[str, list[dict]]):
     point = pd.concat([facts.point[["leak"]], probes.point[["forget_aa", "forget_all"]]], axis=1)
     half = pd.concat([facts.half_widths(["leak"]), probes.half_widths(["forget_aa", "forget_all"])], axis=1)
     return point, half
+
+
+# ---- chapter 10: is it really gone? (evidence: leakage.attack_evidence) ---------------------------
+def _pm(v: float, h: float, digits: int = 1) -> str:
+    return "-" if v != v else f"{v:.{digits}f} ±{h:.{digits}f}" if h == h else f"{v:.{digits}f}"
+
+
+def attack_evidence(plan) -> dict:
+    """``leakage.attack_evidence`` of the plan's attacked runs (``plan.attacks()``), rows labelled as
+    the main table ("GA (Full)")."""
+    from .leakage import attack_evidence as evidence
+    from .results import attack_records
+    runs = {plan.label(m, mode): (records(path), attack_records(path)) for (m, mode), path in plan.attacks().items()}
+    return evidence(records(plan.before()), runs)
+
+
+def quant_table(ev) -> pd.DataFrame:
+    """Per attacked run: forget All of the unlearned model and after each re-quantization (x100, "±"
+    half the 95% interval), the share of the forgetting each undoes (interval), neighbor All, and
+    the update size in Q4_1 bins (bootstrap over targets)."""
+    from .findings import share_undone
+    q, upd = ev["quant"], ev["update"]
+    half = q.half_widths(["forget_all", "neighbor_all"])
+    formats = sorted({lb.split(" | ")[1] for lb in q.labels if " | " in lb}, key=lambda f: f != "gguf")
+    rows = {}
+    for lb in ev["labels"]:
+        row = {"forget All (unlearned)": _pm(q.point.loc[lb, "forget_all"], half.loc[lb, "forget_all"])}
+        for f in formats:
+            after = f"{lb} | {f}"
+            row[f"forget All ({f})"] = _pm(q.point.loc[after, "forget_all"], half.loc[after, "forget_all"])
+            est = q.estimate(lambda t, a=after, r=lb: share_undone(t, r, a))
+            row[f"share undone ({f})"] = est.text(2) if est.point == est.point else "- (nothing forgotten)"
+        for f in ["unlearned"] + formats:
+            name = lb if f == "unlearned" else f"{lb} | {f}"
+            row[f"neighbor All ({f})"] = _pm(q.point.loc[name, "neighbor_all"], half.loc[name, "neighbor_all"])
+        if upd is not None:
+            uh = upd.half_widths(["mean_bins", "over_half_bin"])
+            row["mean update (Q4_1 bins)"] = _pm(upd.point.loc[lb, "mean_bins"], uh.loc[lb, "mean_bins"], 4)
+            row["weights moved > 1/2 bin (%)"] = _pm(upd.point.loc[lb, "over_half_bin"], uh.loc[lb, "over_half_bin"], 3)
+        rows[lb] = row
+    out = pd.DataFrame(rows).T
+    out.index.name = "method"
+    return out
+
+
+def relearn_points(ev) -> pd.DataFrame:
+    """The relearning curves: one row per (run, k) with forget All on the held-out half and its 95%
+    interval (columns method, k, forget_all, forget_all_lo, forget_all_hi)."""
+    b = ev["relearn"]
+    rows = []
+    for lb in ev["labels"]:
+        for k in ev["steps"]:
+            name = f"{lb} | k={k}"
+            if name in b.labels:
+                lo, hi = b.interval(name, "forget_all")
+                rows.append({"method": lb, "k": k, "forget_all": b.point.loc[name, "forget_all"],
+                             "forget_all_lo": lo, "forget_all_hi": hi})
+    return pd.DataFrame(rows)
+
+
+def relearn_table(ev) -> pd.DataFrame:
+    """Per attacked run and step count: the share of the forgetting recovered on the held-out half
+    (interval), (score at k - score at 0) / (Before - score at 0)."""
+    from .findings import share_undone
+    b = ev["relearn"]
+    rows = {}
+    for lb in ev["labels"]:
+        rows[lb] = {}
+        for k in [k for k in ev["steps"] if k > 0]:
+            est = b.estimate(lambda t, lb=lb, k=k: share_undone(t, f"{lb} | k=0", f"{lb} | k={k}"))
+            rows[lb][f"k={k}"] = est.text(2) if est.point == est.point else "- (nothing forgotten)"
+    out = pd.DataFrame(rows).T
+    out.index.name = "method"
+    return out
+
+
+def lens_medians(ev) -> pd.DataFrame:
+    """The logit-lens heat map's cells: per row (Before, then each run) and layer, the median log10
+    rank of the gold answer's first token over the forget probes."""
+    import numpy as np
+    out = {}
+    for lb in ["Before"] + ev["labels"]:
+        rows = ev["lens_rows"].get(lb) or []
+        if rows:
+            ranks = np.log10(np.array([r["ranks"] for r in rows], dtype=float))
+            out[lb] = np.median(ranks, axis=0)
+    df = pd.DataFrame(out).T
+    df.columns = [str(i + 1) for i in range(df.shape[1])]
+    return df
+
+
+def lens_table(ev) -> pd.DataFrame:
+    """Per attacked run: the verdict of ``findings.erased_or_suppressed`` and the mean log10 rank of
+    the gold first token at the last and the best middle layer (Before's first), with intervals."""
+    from .findings import erased_or_suppressed
+    b = ev["lens"]
+    half = b.half_widths(["final_rank", "mid_rank"])
+    rows = {}
+    for lb in ["Before"] + ev["labels"]:
+        rows[lb] = {"log10 rank, last layer": _pm(b.point.loc[lb, "final_rank"], half.loc[lb, "final_rank"], 2),
+                    "log10 rank, best middle layer": _pm(b.point.loc[lb, "mid_rank"], half.loc[lb, "mid_rank"], 2),
+                    "verdict": "" if lb == "Before" else erased_or_suppressed(b, lb)["verdict"]}
+    out = pd.DataFrame(rows).T
+    out.index.name = "method"
+    return out

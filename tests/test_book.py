@@ -333,3 +333,47 @@ def test_editing_the_notebook_method_recomputes_its_runs_and_only_its_runs(smoke
     new = sorted(set(after) - set(before))
     configs = [json.loads((store / k / "config.json").read_text()) for k in new]
     assert sorted((c["method"], c["mode"]) for c in configs) == [("simnpo_nb", "full"), ("simnpo_nb", "lora")]
+
+
+def test_is_it_gone_tables_are_the_stored_attack_records(smoke_book):
+    """Chapter 10: each re-quantized forget All cell is the mean of the stored attack records'
+    scores (computed here from attacks.json, not through the chapter's bootstrap), the unlearned
+    cell is the run's own summary, and each relearning share is (k - 0) / (Before - 0) on the held
+    half, recomputed from the records; every attacked run of the profile is shown."""
+    from statistics import mean
+
+    from rwku_core import results
+    store = smoke_book / "results"
+    plan = experiments.Plan(MODEL, "smoke", results_dir=str(store), compute=False)
+    runs = plan.attacks()
+    assert set(runs) == {("ga", "full"), ("ga", "lora")}
+    _, tabs = _tables(_page(smoke_book, "10_is_it_gone"))
+
+    def table_with(column):
+        tab = next(t for t in tabs if any(column in row for row in t))
+        head = next(row for row in tab if column in row)
+        return {r[0]: dict(zip(head[-(len(r) - 1):], r[1:])) for r in tab if r and r[0] in {
+            experiments.label(m, mode) for m, mode in runs}}
+
+    quant, relearn = table_with("forget All (gguf)"), table_with("k=1")
+    before = results.records(plan.before())
+
+    def by_target(recs):
+        per = {}
+        for r in recs:
+            per.setdefault(r["target"], []).append(r["score"])
+        return mean(mean(v) for v in per.values()) * 100
+
+    for (method, mode), path in runs.items():
+        label = experiments.label(method, mode)
+        units = results.attack_records(path)
+        recs = [r for u in units.values() for r in u["records"]]
+        assert quant[label]["forget All (unlearned)"].split()[0] == f"{experiments.last_epoch(path)['forget_all']:.1f}"
+        for which in ("gguf", "Q8_0"):
+            mine = [r for r in recs if r["attack_run"] == "quant" and r["variant"] == which and r["set"] == "forget"]
+            assert quant[label][f"forget All ({which})"].split()[0] == f"{by_target(mine):.1f}", (label, which)
+        held = {(t, i) for u in units.values() for t, s in u["split"].items() for i in s["held"]}
+        b = by_target([r for r in before if (r["target"], r["id"]) in held])
+        at = {k: by_target([r for r in recs if r["attack_run"] == "relearn" and r["variant"] == k]) for k in (0, 1)}
+        if b > at[0]:
+            assert relearn[label]["k=1"].split()[0] == f"{(at[1] - at[0]) / (b - at[0]):+.2f}", label

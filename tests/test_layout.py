@@ -11,7 +11,7 @@ RENDER = ("rwku_core.results", "rwku_core.schema", "rwku_core.stats", "rwku_core
           "rwku_core.plots", "rwku_core.paper", "rwku_core.profiles", "rwku_core.leakage")
 COMPUTE = ("rwku_core.models", "rwku_core.generation", "rwku_core.evaluate", "rwku_core.filtering",
            "rwku_core.train", "rwku_core.runner", "rwku_core.corpora", "rwku_core.memory", "rwku_core.arch",
-           "rwku_core.experiments", "rwku_core.sweep", "rwku_core.quantize", "rwku_core.lens",
+           "rwku_core.experiments", "rwku_core.sweep", "rwku_core.quantize", "rwku_core.lens", "rwku_core.attacks",
            "rwku_core.methods")     # methods: every method module
 
 

@@ -28,12 +28,13 @@ def test_shard_spec():
 def test_run_list_of_the_default_profile_and_its_shards():
     plan = Plan("smollm2-135m-instruct", "default")
     units = sweep.run_list(plan)
-    # by hand, for 4 targets: Before 4; ICU, RepE and 5 methods in full mode 7 x 4; LoRA for GA and
+    # by hand, for 4 targets: Before 4; ICU, RepE, 5 methods, RMU and SimNPO in full mode 9 x 4
+    # (the attacked runs of chapter 10 are among these: their units run the attacks); LoRA for GA and
     # NPO 2 x 4; RepE at 0.03 (0.01 is the main table's run) 4; batch target GA and RT:
     # k = 1 is the main runs, k = 4 one batch unit each (2); their Before is the main Before; layer
     # windows GA x 3 windows on the first 2 targets 6; memorization 1; F5's partner model (Gemma-3-270M)
     # Before and ICU 2 x 4
-    assert len(units) == 4 + 28 + 8 + 4 + 2 + 6 + 1 + 8 == 61
+    assert len(units) == 4 + 36 + 8 + 4 + 2 + 6 + 1 + 8 == 69
     ids = [u.id for u in units]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     assert [u.id for u in sweep.run_list(Plan("smollm2-135m-instruct", "default"))] == ids   # deterministic

@@ -44,9 +44,9 @@ def _edit(path: Path, text: str = "\n# an edit\n") -> str:
 
 def test_editing_a_method_invalidates_its_runs_and_only_its_runs(package_copy):
     base = _units(package_copy)
-    # Before 4, ICU, RepE and 5 methods in full 7 x 4, LoRA GA and NPO 2 x 4, RepE at one more alpha 4,
+    # Before 4, ICU, RepE, 5 methods, RMU and SimNPO in full 9 x 4, LoRA GA and NPO 2 x 4, RepE at one more alpha 4,
     # and F5's partner model (Gemma-3-270M) Before and ICU 2 x 4
-    assert len(base) == 4 + 28 + 8 + 4 + 8 and sum("/npo-" in u for u in base) == 8
+    assert len(base) == 4 + 36 + 8 + 4 + 8 and sum("/npo-" in u for u in base) == 8
     assert sum(u.startswith(("eval/gemma3-270m/", "unlearn/gemma3-270m/icu-")) for u in base) == 8
     npo = package_copy / "rwku_core" / "methods" / "npo.py"
     old = _edit(npo)
