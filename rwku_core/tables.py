@@ -272,6 +272,17 @@ def _pm(v: float, h: float, digits: int = 1) -> str:
     return "-" if v != v else f"{v:.{digits}f} ±{h:.{digits}f}" if h == h else f"{v:.{digits}f}"
 
 
+def _share_text(est) -> str:
+    """A share with its interval; "undefined" when Before - unlearned is not positive on more than a
+    tenth of the replicates (nothing forgotten to undo on those draws)."""
+    import math
+    if est.point != est.point:
+        return "- (nothing forgotten)"
+    if not (math.isfinite(est.lo) and math.isfinite(est.hi)):
+        return f"{est.point:+.2f} [interval undefined: too little forgotten on many resamples]"
+    return est.text(2)
+
+
 def attack_evidence(plan) -> dict:
     """``leakage.attack_evidence`` of the plan's attacked runs (``plan.attacks()``), rows labelled as
     the main table ("GA (Full)")."""
@@ -296,7 +307,7 @@ def quant_table(ev) -> pd.DataFrame:
             after = f"{lb} | {f}"
             row[f"forget All ({f})"] = _pm(q.point.loc[after, "forget_all"], half.loc[after, "forget_all"])
             est = q.estimate(lambda t, a=after, r=lb: share_undone(t, r, a))
-            row[f"share undone ({f})"] = est.text(2) if est.point == est.point else "- (nothing forgotten)"
+            row[f"share undone ({f})"] = _share_text(est)
         for f in ["unlearned"] + formats:
             name = lb if f == "unlearned" else f"{lb} | {f}"
             row[f"neighbor All ({f})"] = _pm(q.point.loc[name, "neighbor_all"], half.loc[name, "neighbor_all"])
@@ -335,7 +346,7 @@ def relearn_table(ev) -> pd.DataFrame:
         rows[lb] = {}
         for k in [k for k in ev["steps"] if k > 0]:
             est = b.estimate(lambda t, lb=lb, k=k: share_undone(t, f"{lb} | k=0", f"{lb} | k={k}"))
-            rows[lb][f"k={k}"] = est.text(2) if est.point == est.point else "- (nothing forgotten)"
+            rows[lb][f"k={k}"] = _share_text(est)
     out = pd.DataFrame(rows).T
     out.index.name = "method"
     return out
