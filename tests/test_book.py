@@ -346,7 +346,7 @@ def test_is_it_gone_tables_are_the_stored_attack_records(smoke_book):
     store = smoke_book / "results"
     plan = experiments.Plan(MODEL, "smoke", results_dir=str(store), compute=False)
     runs = plan.attacks()
-    assert set(runs) == {("ga", "full"), ("ga", "lora")}
+    assert set(runs) == {("ga", "full")}
     _, tabs = _tables(_page(smoke_book, "10_is_it_gone"))
 
     def table_with(column):
