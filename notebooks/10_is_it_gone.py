@@ -65,8 +65,8 @@ if attacked:
     ev = tables.attack_evidence(plan)
     labels = ev["labels"]
     fmt = next(iter(ev["formats"].values()))
-    glue("gone_formats", "; ".join(f"`{w}`: " + ", ".join(f"{n} tensors {f}" for f, n in sorted(c.items()))
-                                   for w, c in fmt.items()), display=False)
+    glue("gone_formats", Markdown("; ".join(f"`{w}`: " + ", ".join(f"{n} tensors {f}" for f, n in sorted(c.items()))
+                                            for w, c in fmt.items())), display=False)
     quant = tables.quant_table(ev)
     for which in ("gguf", "Q8_0"):
         glue(f"gone_quant_{which}", Markdown(findings.verdict_line(findings.quantization(ev["quant"], labels, which))),
@@ -86,7 +86,7 @@ if attacked:
     lens = tables.lens_table(ev)
     plots.glue_figure("fig_lens", plots.lens_heatmap(tables.lens_medians(ev)))
     words = lens["verdict"].drop(index="Before")
-    glue("gone_lens", "; ".join(f"{lb}: **{w}**" for lb, w in words.items()), display=False)
+    glue("gone_lens", Markdown("; ".join(f"{lb}: **{w}**" for lb, w in words.items())), display=False)
     lens_detail = {lb: findings.erased_or_suppressed(ev["lens"], lb)["detail"] for lb in labels}
     glue("gone_lens_detail", Markdown("\n".join(f"- {lb}: {d}." for lb, d in lens_detail.items())), display=False)
 else:       # a profile without attacked runs (attack_runs = []): the chapter says so
@@ -95,7 +95,7 @@ else:       # a profile without attacked runs (attack_runs = []): the chapter sa
     none = "no attacked run in this profile (`attack_runs` is empty)"
     for name in ("gone_formats", "gone_quant_gguf", "gone_quant_Q8_0", "gone_relearn", "gone_lens",
                  "gone_lens_detail"):
-        glue(name, none, display=False)
+        glue(name, Markdown(none), display=False)    # every one of these is read with {glue:md}
     quant = relearn_shares = lens = pd.DataFrame({"note": [none]})
     for name in ("fig_relearn", "fig_lens"):
         fig, ax = plt.subplots(figsize=(4, 1))
