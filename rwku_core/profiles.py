@@ -40,9 +40,9 @@ PROFILES = {
         f5_contrast=True,         # F5: the partner model's Before and ICU runs (inference only, forget and
                                   # neighbor probes): the two-model contrast is exercised in CI
         attack_runs=["ga/full"],  # chapter 10: main runs whose units also run rwku_core.attacks
-                                  # (re-quantization, relearning, logit lens) on their trained weights; one
-                                  # run for CI time (about 100 s a unit here); the LoRA merge is tested on
-                                  # a tiny model (tests/test_attacks.py)
+                                  # (re-quantization, relearning, logit lens) on their trained weights;
+                                  # one run for CI time (the attacked unit took 185 s here, training
+                                  # included); the LoRA merge is tested on a tiny model (test_attacks.py)
     ),
     "default": dict(          # the main job: SmolLM2 on 4 mini targets, the whole book in under an hour here
         # the 4 targets (other than the grid's tuning target 3) whose probes SmolLM2 knows most of
