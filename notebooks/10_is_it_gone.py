@@ -124,6 +124,9 @@ else:       # a profile without attacked runs (attack_runs = []): the chapter sa
 quant
 
 # %% [markdown]
+# A share's interval is "undefined" when Before minus the unlearned score is not positive on more
+# than a tenth of the bootstrap resamples (too little was forgotten to measure a share of it).
+#
 # - **Does 4-bit re-quantization undo unlearning here?** {glue:md}`gone_quant_gguf`
 # - **And 8-bit?** {glue:md}`gone_quant_Q8_0`
 #

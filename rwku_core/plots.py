@@ -169,7 +169,7 @@ def relearn_curves(df: pd.DataFrame, before: tuple[float, float, float]):
 def lens_heatmap(df: pd.DataFrame):
     """Chapter 10: the logit lens as a heat map: rows Before and each run, columns layers, cells the
     median log10 rank of the gold answer's first token over the forget probes (0 = the top token)."""
-    fig, ax = plt.subplots(figsize=(min(14, 1.2 + 0.32 * df.shape[1]), 0.9 + 0.42 * df.shape[0]))
+    fig, ax = plt.subplots(figsize=(min(14, 1.2 + 0.32 * df.shape[1]), max(3.0, 0.9 + 0.42 * df.shape[0])))
     sns.heatmap(df, ax=ax, cmap="viridis_r", vmin=0, cbar_kws={"label": "median log10 rank (0 = top token)"})
     ax.set_xlabel("layer")
     ax.set_ylabel("")

@@ -279,7 +279,7 @@ def _share_text(est) -> str:
     if est.point != est.point:
         return "- (nothing forgotten)"
     if not (math.isfinite(est.lo) and math.isfinite(est.hi)):
-        return f"{est.point:+.2f} [interval undefined: too little forgotten on many resamples]"
+        return f"{est.point:+.2f} [undefined]"
     return est.text(2)
 
 
