@@ -4,8 +4,12 @@ MODELS ?= $(MODEL)        # several: make book MODELS="smollm2-135m-instruct gem
 PROFILE ?= default
 DEVICE ?= cpu
 DTYPE ?=
+# REPOSITORY=OWNER/NAME: the GitHub repository whose BRANCH holds the executed book/ notebooks (launch buttons)
+REPOSITORY ?=
+BRANCH ?= main
 PY = .venv/bin/python
-BOOK_ARGS = --model $(MODELS) --profile $(PROFILE) --device $(DEVICE) $(if $(DTYPE),--dtype $(DTYPE))
+BOOK_ARGS = --model $(MODELS) --profile $(PROFILE) --device $(DEVICE) $(if $(DTYPE),--dtype $(DTYPE)) \
+            $(if $(REPOSITORY),--repository $(REPOSITORY) --branch $(BRANCH))
 
 .PHONY: setup book test html benchmarks clean
 
@@ -17,7 +21,8 @@ book: setup
 
 html: setup
 	$(PY) -m rwku_core.book $(BOOK_ARGS) --chapters --no-html && \
-	$(PY) -c "from rwku_core.book import build_html; build_html()"
+	$(PY) -c "from rwku_core.book import build_html, launch_config as L; r = '$(REPOSITORY)'; \
+	build_html(config=L('.', r, '$(BRANCH)') if r else None)"
 
 test: setup
 	$(PY) -m pytest -q --durations=10

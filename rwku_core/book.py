@@ -258,12 +258,50 @@ def prepare_root(root: Path) -> None:
         shutil.copyfile(REPO_ROOT / rel, root / rel)
 
 
-def build_html(root: Path = REPO_ROOT, strict: bool = True) -> Path:
+# the launch services a chapter's button opens (Jupyter Book's ``launch_buttons`` keys)
+LAUNCH = {"binderhub_url": "https://mybinder.org", "colab_url": "https://colab.research.google.com"}
+
+
+def github_repository(text: str) -> str:
+    """``owner/name`` from ``owner/name`` or ``https://github.com/owner/name[.git]``: Binder and Colab
+    open notebooks from GitHub only, so anything else is an error naming the option."""
+    name = text.strip().removesuffix("/").removesuffix(".git")
+    for prefix in ("https://github.com/", "http://github.com/", "github.com/"):
+        name = name.removeprefix(prefix)
+    parts = name.split("/")
+    if len(parts) != 2 or not all(parts) or any(c.isspace() for c in name):
+        raise ValueError(f"--repository '{text}': expected a GitHub repository as owner/name or "
+                         "https://github.com/owner/name (Binder and Colab open notebooks from GitHub)")
+    return name
+
+
+def launch_config(root: Path, repository: str, branch: str = "main") -> Path:
+    """A copy of ``root``'s ``_config.yml`` whose chapters carry Binder and Colab launch buttons and a
+    repository button for the GitHub ``repository`` (``owner/name``). A button opens the executed
+    notebook ``book/<model>/<chapter>.ipynb`` on ``branch``: those notebooks are build output, so the
+    branch must hold them (README, "Launch buttons"). Written to ``<root>/_build/_config_launch.yml``;
+    returns its path (``build_html(config=...)``)."""
+    import yaml
+    root = Path(root)
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    config["repository"] = {"url": f"https://github.com/{github_repository(repository)}",
+                            "path_to_book": "", "branch": branch}
+    config["launch_buttons"] = {**config.get("launch_buttons", {}), **LAUNCH}
+    config.setdefault("html", {})["use_repository_button"] = True
+    out = root / "_build" / "_config_launch.yml"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(config, sort_keys=False))
+    return out
+
+
+def build_html(root: Path = REPO_ROOT, strict: bool = True, config: Path | None = None) -> Path:
     """Render the executed notebooks with Jupyter Book v1 (no re-execution); returns <root>/_build/html.
 
-    ``strict``: warnings are errors (``-W -n``), as in CI."""
+    ``strict``: warnings are errors (``-W -n``), as in CI; ``config``: another configuration file than
+    ``<root>/_config.yml`` (``launch_config``)."""
     exe = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(exe), "build", str(root), "--quiet"] + (["-W", "-n", "--keep-going"] if strict else [])
+    cmd += ["--config", str(config)] if config else []
     subprocess.run(cmd, check=True)
     return Path(root) / "_build" / "html"
 
@@ -290,6 +328,10 @@ def main(argv=None) -> int:
     ap.add_argument("--no-html", action="store_true", help="execute notebooks only")
     ap.add_argument("--root", default=str(REPO_ROOT),
                     help="book root holding book/, the results store and _build/ (default: the repository)")
+    ap.add_argument("--repository", default=None, metavar="OWNER/NAME",
+                    help="GitHub repository whose BRANCH holds the executed book/ notebooks: adds Binder and "
+                         "Colab launch buttons to every chapter (off by default: a button needs them on GitHub)")
+    ap.add_argument("--branch", default="main", help="the branch of --repository (default: main)")
     ap.add_argument("--shard", default=None,
                     help="i/n: only compute shard i of the chapters' run list into the store (no notebook, no "
                          "HTML); run every shard, then the driver without --shard renders the book")
@@ -305,6 +347,11 @@ def main(argv=None) -> int:
     if unknown:
         ap.error(f"unknown chapter(s) {unknown}; valid chapters: {', '.join(CHAPTERS + [COMPARE])}")
     root = Path(args.root)
+    if args.repository is not None:
+        try:
+            github_repository(args.repository)
+        except ValueError as e:
+            ap.error(str(e))
     if args.shard is not None:
         from . import sweep
         from .experiments import Plan
@@ -351,7 +398,7 @@ def main(argv=None) -> int:
                                                   if k.startswith("F") and k[1:].isdigit())
                   + f" ({decided} of {len(words)} decided)")
     if not args.no_html:
-        html = build_html(root)
+        html = build_html(root, config=launch_config(root, args.repository, args.branch) if args.repository else None)
         print(f"[book] built {html / 'index.html'} in {time.time() - t0:.0f} s")
     return 0
 

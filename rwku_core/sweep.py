@@ -87,15 +87,35 @@ def run_shard(plan: Plan, which: tuple[int, int] | None, chapters=None, log=None
     mine = units if which is None else shard(units, *which)
     label = "all" if which is None else f"{which[0]}/{which[1]}"
     log(f"[sweep] shard {label}: {len(mine)} of {len(units)} units")
-    t0 = time.time()
+    t0, spent = time.time(), {}
     for n, u in enumerate(mine, 1):
         if results.is_complete(u.path) or results.has_partial(u.path, u.key):
             log(f"[sweep] {n}/{len(mine)} {u.id}: done already")
             continue
         log(f"[sweep] {n}/{len(mine)} {u.id}: computing ({time.time() - t0:.0f} s so far)")
+        t1 = time.time()
         run(u.spec, units={u.key}, assemble=False, log=log)
+        spent[u.id] = time.time() - t1
     log(f"[sweep] shard {label} finished in {time.time() - t0:.0f} s")
+    if spent:
+        log("[sweep] computed now, by the first run list that reads each unit: " + time_by_list(plan, spent, chapters))
     return mine
+
+
+def time_by_list(plan: Plan, seconds: dict[str, float], chapters=None) -> str:
+    """``{unit id: seconds}`` summed per run list (a unit two lists share counts in the first, in
+    ``LISTS`` order), e.g. ``main 1210 s (20 units), repe 95 s (8 units)``."""
+    first = {}
+    for name in lists_for(chapters):
+        for spec in _flat(plan.specs(name)):
+            path, keys = spec._listing()
+            for k in keys:
+                first.setdefault(Unit(Path(path), k, spec).id, name)
+    total = {}
+    for uid, s in seconds.items():
+        t, n = total.get(first.get(uid, "other"), (0.0, 0))
+        total[first.get(uid, "other")] = (t + s, n + 1)
+    return ", ".join(f"{name} {t:.0f} s ({n} unit{'s' * (n != 1)})" for name, (t, n) in total.items())
 
 
 def missing(plan: Plan, chapters=None) -> list[str]:

@@ -252,6 +252,29 @@ def test_a_second_model_adds_its_pages_beside_the_first(tmp_path):
         assert f"Introduction ({model}, smoke)" in index
 
 
+def test_launch_buttons_open_the_executed_chapter_on_the_named_repository(tmp_path):
+    """Without --repository the book has no launch button (no dead links); with it, a chapter's
+    Colab and Binder buttons open that chapter's executed notebook on the named branch."""
+    book.prepare_root(tmp_path)
+    params = book.chapter_parameters(MODEL, "smoke", "results", 0, "cpu")
+    assert book.execute_chapter("00_intro", params, root=tmp_path, log=lambda *_: None) is True
+    page = tmp_path / "_build" / "html" / "book" / book.model_folder(MODEL) / "00_intro.html"
+    links = lambda: [a.get("href", "") for a in BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").find_all("a")]
+    book.build_html(tmp_path)
+    assert not [h for h in links() if "colab.research.google.com" in h or "mybinder.org" in h]
+    book.build_html(tmp_path, config=book.launch_config(tmp_path, "https://github.com/someone/rwku-fork.git", "pages"))
+    notebook = f"book/{book.model_folder(MODEL)}/00_intro.ipynb"
+    found = links()
+    assert f"https://colab.research.google.com/github/someone/rwku-fork/blob/pages/{notebook}" in found
+    assert [h for h in found if h.startswith("https://mybinder.org/v2/gh/someone/rwku-fork/pages?") and h.endswith(notebook)]
+
+
+@pytest.mark.parametrize("bad", ["rwku-fork", "https://gitlab.com/someone/rwku-fork", "a/b/c", "some one/x"])
+def test_a_repository_that_binder_cannot_open_is_refused_by_name(bad):
+    with pytest.raises(ValueError, match="--repository"):
+        book.github_repository(bad)
+
+
 def test_smoke_book_was_built_offline_without_any_network_attempt(smoke_book):
     """Item 6 of the fault table: the whole smoke build ran with HF_HUB_OFFLINE=1 and no process
     tried to reach another machine (the guard itself is checked below)."""

@@ -47,6 +47,18 @@ def test_run_list_of_the_default_profile_and_its_shards():
     assert len(layers) == 4 + 6 and set(layers) <= set(ids)             # Before (the F9 rows) and the windows
 
 
+def test_compute_time_is_summed_by_the_first_run_list_of_each_unit():
+    """The sweep's closing line: a unit two lists share (Before: before, trade-off, partial-layer)
+    counts once, under the first list in LISTS order; sums checked by hand."""
+    plan = Plan("smollm2-135m-instruct", "default")
+    before = [u.id for u in sweep.run_list(plan, ["07_partial_layer"]) if "/none-" in u.id and "gemma" not in u.id]
+    window = [u.id for u in sweep.run_list(plan, ["07_partial_layer"]) if "layers" in u.id]
+    assert len(before) == 4 and len(window) == 6
+    seconds = {before[0]: 10.0, before[1]: 2.5, window[0]: 7.0, window[1]: 1.0, window[2]: 1.0}
+    assert sweep.time_by_list(plan, seconds) == "before 12 s (2 units), layers 9 s (3 units)"
+    assert sweep.time_by_list(plan, {window[0]: 7.0}, ["07_partial_layer"]) == "layers 7 s (1 unit)"
+
+
 def _store_files(root: Path) -> dict:
     return {p.relative_to(root).as_posix(): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
 
