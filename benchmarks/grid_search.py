@@ -27,12 +27,13 @@ import json
 import sys
 from pathlib import Path
 
-GRID = {   # learning rates per mode; epochs come from the per-epoch evaluation (1..3, GA* 1..4)
-    "full": [1e-5, 3e-5, 1e-4],
-    "lora": [3e-4, 1e-3],
-    "layers:0-3": [3e-5, 1e-4],
+GRID = {   # learning rates per mode; epochs come from the per-epoch evaluation (1..3, GA* 1..4). The
+    # largest rate of each mode was added on 3 December 2026, where the first grid's choice sat at its top
+    "full": [1e-5, 3e-5, 1e-4, 3e-4],
+    "lora": [3e-4, 1e-3, 3e-3],
+    "layers:0-3": [3e-5, 1e-4, 3e-4],
 }
-METHODS = ["ga", "ga_star", "npo", "dpo", "rt"]
+METHODS = ["ga", "ga_star", "npo", "dpo", "rt", "rmu", "simnpo"]
 EPOCHS = {"ga_star": 4}
 REPE_ALPHAS = [0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1.0]   # RepE strengths, normalised
 # scale (methods/repe.py: the fraction of the layer's typical hidden norm added at each of the middle
@@ -62,6 +63,8 @@ def main() -> int:
     ap.add_argument("--modes", nargs="*", default=list(GRID))
     ap.add_argument("--out", default="results/grid")
     ap.add_argument("--json", default="benchmarks/grid_results.json")
+    ap.add_argument("--lrs", nargs="*", type=float, default=None,
+                    help="learning rates instead of the mode's GRID (an entry records the rates it ran)")
     ap.add_argument("--repe", action="store_true", help="run only the RepE alpha grid")
     ap.add_argument("--alphas", nargs="*", type=float, default=REPE_ALPHAS, help="RepE alphas (with --repe)")
     args = ap.parse_args()
@@ -75,13 +78,16 @@ def main() -> int:
     cfg = EvalConfig(mia=False, utility=False)   # the grid scores forget and neighbor probes only
     before = results.load_run(run_eval(args.model, "mini", args.targets, out=args.out, cfg=cfg, log=log))["summary"]
     report = json.loads(Path(args.json).read_text()) if Path(args.json).exists() else {}
-    report.update({"model": args.model, "targets": args.targets, "rule": "max forget drop - neighbor drop, forget drop > 0",
-                   "before": {k: before[k] for k in ("forget_all", "neighbor_all")}})
+    if report.get("model", args.model) != args.model:
+        raise SystemExit(f"{args.json} holds the grid of {report['model']}; pass --json for {args.model}'s own file")
+    report.setdefault("before", {k: before[k] for k in ("forget_all", "neighbor_all")})
+    report.update({"model": args.model, "targets": args.targets, "rule": "max forget drop - neighbor drop, forget drop > 0"})
     report.setdefault("grid", {})
     for mode in args.modes:
         for method in args.methods:
             points = []
-            for lr in GRID[mode]:
+            lrs = args.lrs or GRID[mode]
+            for lr in lrs:
                 path = run_unlearn(args.model, "mini", args.targets, method, mode, out=args.out, eval_cfg=cfg,
                                    train_overrides={"lr": lr, "epochs": EPOCHS.get(method, 3)}, log=log)
                 run = results.load_run(path)
@@ -90,7 +96,10 @@ def main() -> int:
                     points.append({"lr": lr, "epochs": s["epoch"], "forget_all": s["forget_all"],
                                    "neighbor_all": s["neighbor_all"], "collapsed": collapsed})
             best = choose(points, before)
-            report["grid"][f"{method}/{mode}"] = {"points": points, "chosen": best}
+            # each entry keeps the Before it was scored against: the mini data grew after the first grid
+            # (entries from before then hold no "before" and were scored against the top-level one)
+            report["grid"][f"{method}/{mode}"] = {"points": points, "chosen": best, "lrs": lrs,
+                                                  "before": {k: before[k] for k in ("forget_all", "neighbor_all")}}
             Path(args.json).write_text(json.dumps(report, indent=1))
             log(f"[grid] {method} {mode}: chosen {best and (best['lr'], best['epochs'])}")
     print(f"Before: forget_all {before['forget_all']:.1f}, neighbor_all {before['neighbor_all']:.1f} "
