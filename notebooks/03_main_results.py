@@ -70,8 +70,12 @@ glue("main_n_probes", sum(1 for r in results.load_records(plan.before()) if r["s
 glue("main_n_boot", boot.n, display=False)
 glue("main_hparams", plan.hparams, display=False)
 glue("main_repe_alpha", hparams.inference_hp(plan.hparams, "repe")["alpha"], display=False)
-glue("main_utility", "all items" if limit is None else f"the first {limit} item(s) of each set", display=False)
-glue("main_utility_note", f"The utility cells rest on {limit} item(s) per set (n={limit}): too few for an interval "
+glue("main_utility", "all items" if limit is None else "no items (not measured)" if limit == 0 else
+     f"the first {limit} item(s) of each set", display=False)
+glue("main_utility_note", "This profile measures no utility (utility_limit=0): one item per set would be a smoke "
+     f"signal, not a measurement (an interval needs at least {findings.MIN_UTILITY_ITEMS}), so the utility cells "
+     "are empty; the paper profile measures every item" if limit == 0 else
+     f"The utility cells rest on {limit} item(s) per set (n={limit}): too few for an interval "
      f"(at least {findings.MIN_UTILITY_ITEMS} are needed), so they are a smoke signal here, not a measurement"
      if limit is not None and limit < findings.MIN_UTILITY_ITEMS else
      "The utility cells' intervals resample the utility items", display=False)

@@ -32,6 +32,7 @@ from .evaluate import eval_probes
 from .data import relearn_split
 from .lens import first_answer_token, logit_lens
 from .prompts import probe_prompt
+from .train import flush_denormals
 
 QUANT = ("gguf", "Q8_0")
 TOP = 10          # "ranks high": among the top 10 of the vocabulary (a choice; the lens table shows ranks)
@@ -198,14 +199,15 @@ def run_attacks(lm, original: dict[str, torch.Tensor], targets, known, final_rec
         losses, step = [], 0
         for k in cfg.relearn_steps:
             lm.model.train()
-            while step < k:
-                opt.zero_grad(set_to_none=True)
-                loss = lm.model(**batch).loss
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(lm.model.parameters(), 1.0)
-                opt.step()
-                losses.append(loss.item())
-                step += 1
+            with flush_denormals():          # as in training (rwku_core.train.flush_denormals)
+                while step < k:
+                    opt.zero_grad(set_to_none=True)
+                    loss = lm.model(**batch).loss
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(lm.model.parameters(), 1.0)
+                    opt.step()
+                    losses.append(loss.item())
+                    step += 1
             lm.model.eval()
             log(f"[attack] relearning: {k} step(s), loss {losses[-1]:.3f}; evaluating the held half")
             with torch.no_grad():
