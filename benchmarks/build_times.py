@@ -50,7 +50,7 @@ def parse(lines):
             elif CHAPTER.search(part):
                 c = CHAPTER.search(part)
                 chapters.append((f"{c.group(1)}/{c.group(2)}", int(c.group(3))))
-        if "[attack]" not in line:
+        if "[attack]" not in line and t is not None:
             last_t = t
     units = {}
     for (uid, s0), nxt in zip(starts, starts[1:] + [(None, end)]):
@@ -64,11 +64,16 @@ def main(argv=None) -> int:
     ap.add_argument("log")
     ap.add_argument("--profile", default="default")
     ap.add_argument("--model", default="smollm2-135m-instruct", help="the model whose Plan names the run lists")
+    ap.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                    help="the build's --set options (the run lists depend on them)")
     args = ap.parse_args(argv)
-    units, attack, chapters = parse(Path(args.log).read_text(errors="replace").splitlines())
+    units, attack, chapters = parse(Path(args.log).read_text(errors="replace").split("\n"))
     from rwku_core import sweep
     from rwku_core.experiments import Plan
-    plan = Plan(args.model, args.profile)
+    from rwku_core.profiles import get_profile, parse_setting
+    overrides = dict(parse_setting(x) for x in args.settings)
+    prof = get_profile(args.profile, overrides)
+    plan = Plan(args.model, args.profile, prof["data"], prof["targets"], overrides=overrides)
     print(f"compute phase: {sum(units.values())} s over {len(units)} units")
     print("by run list: " + sweep.time_by_list(plan, units))
     if attack:
