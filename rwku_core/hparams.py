@@ -114,7 +114,8 @@ GRID_NOTES = """Rule: per method and mode, the (lr, epochs) point with the large
 against Before, forget drop > 0, collapsed runs excluded; ties go to the smaller rate and fewer epochs.
 All points: benchmarks/grid_results.json. Caveats: one tuning target with 9 + 9 known probes, so a
 probe is 5.6 points; several choices sit at the top of their grid (marked), so a wider grid may pick
-larger rates; the learning rates are 100-1000x the paper's 8B values, as expected for a 135M model
+larger rates (the grid was widened by one rate per mode on 3 December 2026 and re-run, on the grown
+mini data, for GA* full, RMU full and SimNPO full only: benchmarks/grid_search.py GRID); the learning rates are 100-1000x the paper's 8B values, as expected for a 135M model
 trained for 2-6 steps."""
 
 
