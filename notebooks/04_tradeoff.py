@@ -18,7 +18,7 @@
 # %% tags=["parameters", "remove-cell"]
 model = "smollm2-135m-instruct"
 data = "mini"
-targets = [2, 12, 31, 81]
+targets = [2, 12, 31]
 profile = "default"
 seed = 0
 device = "cpu"

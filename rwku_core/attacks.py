@@ -51,6 +51,8 @@ class AttackConfig:
     relearn_lr: float = 3e-6
     relearn_seed: int = 0                 # the fact split (leakage.relearn_split)
     lens: bool = True
+    targets: tuple = ()                   # names of the targets whose units run the attacks; () = every unit
+                                          # (a profile's attack_targets: the attacks cost about 110 s a unit here)
 
     def __post_init__(self):
         bad = [q for q in self.quant if q != "gguf" and q not in quantize.FORMATS]
@@ -58,6 +60,10 @@ class AttackConfig:
             raise ValueError(f"AttackConfig.quant: unknown format(s) {bad}; valid: gguf, {', '.join(quantize.FORMATS)}")
         if list(self.relearn_steps) != sorted(set(self.relearn_steps)) or min(self.relearn_steps, default=1) < 1:
             raise ValueError(f"AttackConfig.relearn_steps must be increasing positive step counts, got {self.relearn_steps}")
+
+    def applies_to(self, group) -> bool:
+        """Whether the unit of ``group`` (its targets) runs the attacks."""
+        return not self.targets or all(t.name in self.targets for t in group)
 
     def as_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}

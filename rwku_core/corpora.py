@@ -29,7 +29,7 @@ import tempfile
 import torch
 
 from .data import CORPORA, DataError, Target, corpus_file
-from .models import cache_dir
+from .models import generated_file
 from .prompts import wrap
 
 OPENINGS = ["{target} is", "{target} was born", "Born in", "Throughout a long career, {target}",
@@ -64,14 +64,16 @@ REFUSALS = [
 
 
 def _cache_file(model_name: str, target: Target, kind: str, n: int, seed: int, max_new_tokens: int):
+    """(user-cache path, shipped copy or None) of one corpus (``models.generated_file``)."""
     key = hashlib.sha1(json.dumps([target.name, target.intro, kind, n, seed, max_new_tokens]).encode()).hexdigest()[:10]
-    return cache_dir() / "corpora" / model_name.replace("/", "__") / f"{target.slug}-{kind}-{key}.json"
+    return generated_file("corpora", model_name, f"{target.slug}-{kind}-{key}.json")
 
 
 def _cached(lm, target, kind, n, seed, max_new_tokens, make):
-    path = _cache_file(lm.name, target, kind, n, seed, max_new_tokens)
-    if path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
+    path, shipped = _cache_file(lm.name, target, kind, n, seed, max_new_tokens)
+    for stored in (path, shipped):
+        if stored is not None and stored.exists():
+            return json.loads(stored.read_text(encoding="utf-8"))
     data = make()
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8") as f:

@@ -122,11 +122,22 @@ class Plan:
             from dataclasses import asdict
 
             from .attacks import AttackConfig
-            attacks = tuple(asdict(AttackConfig()).items())     # hashable: tuples stay tuples
+            attacks = tuple(asdict(AttackConfig(targets=self.attack_targets())).items())   # hashable
         return self._spec("unlearn", data=self.data, targets=t if isinstance(t, str) else tuple(t), method=method,
                           mode=mode, setting=setting, hparams=self.hparams, train_overrides=tuple(overrides.items()),
                           eval_cfg=eval_cfg or self.eval_cfg, method_hp=tuple((method_hp or {}).items()),
                           attacks=attacks)
+
+    def attack_targets(self) -> tuple:
+        """Names of the targets whose units of the attacked runs run the attacks: the profile's
+        ``attack_targets``, "all" (every target: ``()``) or an integer n (the first n targets)."""
+        spec = self.settings["attack_targets"]
+        if spec == "all" or not isinstance(self.targets, list):
+            return ()
+        if not isinstance(spec, int) or isinstance(spec, bool) or spec < 1:
+            raise ValueError(f"profile setting attack_targets: expected \"all\" or a positive integer, got {spec!r}")
+        names = [t.name for t in load_targets(self.data, self.targets)]
+        return () if spec >= len(names) else tuple(names[:spec])
 
     def attack_runs(self) -> list[str]:
         """The profile's ``attack_runs`` ("method/mode"), checked: training methods, full or LoRA."""

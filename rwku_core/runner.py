@@ -214,6 +214,9 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
             raise ValueError(f"attacks run on a trained model of the single-target setting; got method '{method}', "
                              f"setting '{setting}'")
         attack_cfg = attack_config(attacks)
+        stray = sorted(set(attack_cfg.targets) - {t.name for t in chosen})
+        if stray:
+            raise ValueError(f"attacks: targets {stray} are not targets of this run ({[t.name for t in chosen]})")
         config["attacks"] = attack_cfg.as_dict()
         config["attack_code"] = provenance.code_digest(provenance.closure(("rwku_core.attacks",)))
     name = f"{method}-{config['mode'].replace(':', '')}-{setting}"
@@ -233,8 +236,9 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
     for group, key in zip(groups, keys):
         if (units is not None and key not in units) or (not overwrite and results.has_partial(path, key)):
             continue
+        unit_attacks = attack_cfg if attack_cfg is not None and attack_cfg.applies_to(group) else None
         done = _unlearn_unit(model, group, key, method, train_cfg, eval_cfg, method_hp, utility_every_epoch,
-                             device, dtype, trust_remote_code, log, attack_cfg)
+                             device, dtype, trust_remote_code, log, unit_attacks)
         if main_process:
             results.save_partial(path, key, done)
     if not assemble or not main_process:
@@ -307,7 +311,7 @@ def _assemble_unlearn(path, keys, config, model, overwrite) -> Path:
     config["training"] = {d["key"]: d["history"] for d in epochs_per_group}
     extra = {}
     if "attacks" in config:
-        extra[results.ATTACKS_FILE] = {d["key"]: d.get("attacks") for d in epochs_per_group}
+        extra[results.ATTACKS_FILE] = {d["key"]: d["attacks"] for d in epochs_per_group if d.get("attacks")}
     return results.write_run(path, summary, per_target, records, config, overwrite=overwrite,
                              provenance=provenance.describe(model), extra=extra)
 

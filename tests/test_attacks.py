@@ -138,3 +138,38 @@ def test_lens_rule_tells_suppressed_erased_kept_and_undecided_apart():
     assert findings.erased_or_suppressed(ev(3.0, 3.8), "X")["verdict"] == "erased"       # both pushed as far
     assert findings.erased_or_suppressed(ev(0.1, 1.0), "X")["verdict"] == "kept"         # the top still ranks it
     assert findings.erased_or_suppressed(ev(0.2, 1.0), "X")["verdict"] == UNTESTABLE     # no change at all
+
+
+def _rec(target, pid, score, **kw):
+    return {"target": target, "id": pid, "set": "forget", "kind": "fb", "attack": None, "score": score, **kw}
+
+
+def test_attacks_on_some_targets_compare_only_those_targets():
+    """A profile's attack_targets attacks the units of its first n targets: chapter 10's rows are
+    then all restricted to those targets (Before and the unlearned model included), by hand."""
+    from rwku_core.leakage import attack_evidence
+    before = [_rec("A", "p1", 1.0), _rec("A", "p2", 0.5), _rec("B", "p1", 0.0)]
+    final = [_rec("A", "p1", 0.0), _rec("A", "p2", 0.5), _rec("B", "p1", 1.0)]
+    unit = {"records": [_rec("A", "p1", 1.0, attack_run="quant", variant="gguf"),
+                        _rec("A", "p2", 1.0, attack_run="quant", variant="gguf")],
+            "formats": {"gguf": {"Q4_1": 2}}, "lens": [], "split": {},
+            "update": {"mean_bins": 0.2, "share_over_half_bin": 0.0}}
+    ev = attack_evidence(before, {"GA (Full)": (final, {"A": unit})})
+    point = ev["quant"].point["forget_all"]
+    assert ev["quant"].n_targets == 1
+    assert point["Before"] == pytest.approx(75.0) and point["GA (Full)"] == pytest.approx(25.0)   # A only
+    assert point["GA (Full) | gguf"] == pytest.approx(100.0)
+
+
+def test_plan_attack_targets_resolve_to_the_first_targets_and_reject_bad_values():
+    from rwku_core.experiments import Plan
+    plan = Plan("smollm2-135m-instruct", "default", overrides={"attack_targets": 2})
+    assert plan.attack_targets() == ("Confucius", "Genghis Khan")
+    spec = plan.unlearn_spec("ga", "full")
+    assert dict(spec.attacks)["targets"] == ("Confucius", "Genghis Khan")
+    assert Plan("smollm2-135m-instruct", "default", overrides={"attack_targets": "all"}).attack_targets() == ()
+    assert Plan("smollm2-135m-instruct", "default", overrides={"attack_targets": 5}).attack_targets() == ()
+    with pytest.raises(ValueError, match="attack_targets"):
+        Plan("smollm2-135m-instruct", "default", overrides={"attack_targets": 0}).attack_targets()
+    assert attacks.AttackConfig(targets=("A",)).applies_to([load_targets("mini", [2])[0]]) is False
+    assert attacks.AttackConfig().applies_to([load_targets("mini", [2])[0]]) is True

@@ -44,10 +44,10 @@ def _edit(path: Path, text: str = "\n# an edit\n") -> str:
 
 def test_editing_a_method_invalidates_its_runs_and_only_its_runs(package_copy):
     base = _units(package_copy)
-    # Before 4, ICU, RepE, 5 methods, RMU and SimNPO in full 9 x 4, LoRA GA and NPO 2 x 4, RepE at one more alpha 4,
-    # and F5's partner model (Gemma-3-270M) Before and ICU 2 x 4
-    assert len(base) == 4 + 36 + 8 + 4 + 8 and sum("/npo-" in u for u in base) == 8
-    assert sum(u.startswith(("eval/gemma3-270m/", "unlearn/gemma3-270m/icu-")) for u in base) == 8
+    # Before 3, ICU, RepE, 5 methods, RMU and SimNPO in full 9 x 3, LoRA GA 1 x 3, RepE at one more alpha 3,
+    # and F5's partner model (Gemma-3-270M) Before and ICU 2 x 3
+    assert len(base) == 3 + 27 + 3 + 3 + 6 and sum("/npo-" in u for u in base) == 3
+    assert sum(u.startswith(("eval/gemma3-270m/", "unlearn/gemma3-270m/icu-")) for u in base) == 6
     npo = package_copy / "rwku_core" / "methods" / "npo.py"
     old = _edit(npo)
     try:
@@ -55,7 +55,7 @@ def test_editing_a_method_invalidates_its_runs_and_only_its_runs(package_copy):
     finally:
         npo.write_text(old, encoding="utf-8")
     changed = sorted(set(base) - set(edited))
-    assert len(changed) == 8 and all("/npo-" in u for u in changed), changed
+    assert len(changed) == 3 and all("/npo-" in u for u in changed), changed
 
     # the store's own code and the book's code compute nothing a run holds: no run changes
     for name in ("results.py", "tables.py", "findings.py", "stats.py", "book.py"):
