@@ -12,8 +12,8 @@
 # This chapter is a template. It defines an unlearning method that the RWKU paper does not have,
 # **SimNPO** (Fan et al., *Simplicity Prevails: Rethinking Negative Preference Optimization for LLM
 # Unlearning*, arXiv 2410.07163), in one cell of this notebook, runs it on this build's targets in full
-# fine-tuning (and with LoRA when the build's main table has NPO's LoRA row) through the same training loop, evaluation and results store as the
-# paper's methods, and puts it in the main table beside them, with the same intervals and the same
+# fine-tuning (and with LoRA when the build's main table has NPO's LoRA row) through the same
+# training loop, evaluation and results store as the paper's methods, and puts it in the main table beside them, with the same intervals and the same
 # way of deciding a difference. Nothing in the package changes: copy the chapter, edit the loss cell
 # and run it (the last section says how).
 
