@@ -202,11 +202,36 @@ lens
 # (arXiv 2410.07163), two baselines RWKU lacks, are package methods (`rwku_core/methods/rmu.py`,
 # `simnpo.py`) in the default profile's main table.
 #
-# The LAU paper (Yuan et al., arXiv 2408.10682) reports LLaMA3-8B-Instruct on RWKU for GA and NPO
-# and its adversarial variants AdvGA and AdvNPO (its abstract names these two; no RMU row). Its
-# table is not shipped here: this project works offline, the paper's tables were not available to
-# it, and numbers are never typed in from memory. `rwku_core/paper.py` holds the RWKU paper's own
-# tables in the form a later table would take.
+# ### The LAU numbers beside ours
+#
+# A later paper on RWKU, LAU (Yuan et al., arXiv 2408.10682), tested NPO and RMU, and adversarial
+# variants of them, on LLaMA3-8B-Instruct. Its authors' table is shipped in the package
+# (`rwku_core.paper.table("lau")`; source: {glue:md}`gone_lau_source`). Below it are this run's
+# rows of the same methods (the main table's runs, with their 95% intervals; "-" for a method this
+# profile does not run, and for the utility sets when they are not measured). Scales differ between
+# an 8B model on 100 targets and this run, so the second table compares what each method keeps of
+# its own model's Before.
+
+# %% tags=["hide-input", "remove-output"]
+from rwku_core import paper as _paper
+
+main_boot = tables.main_bootstrap(plan)
+lau_point, lau_text = tables.lau_beside(main_boot, utility_items=plan.settings["utility_limit"])
+lau_kept = tables.lau_kept(main_boot)
+glue("gone_lau_source", Markdown(_paper.SOURCES["lau"]), display=False)
+glue("gone_lau", Markdown(findings.verdict_line(findings.rmu_vs_npo(main_boot))), display=False)
+
+# %% tags=["hide-input"]
+tables.styled(lau_point, exclude=list(lau_point.index), text=lau_text)
+
+# %% tags=["hide-input"]
+lau_kept
+
+# %% [markdown]
+# **Does RMU unlearn more than NPO here, as in LAU's table (forget All 24.1 against 40.3)?**
+# {glue:md}`gone_lau` (the paired interval of NPO minus RMU forget All over this run's targets and
+# probes; LAU's table itself gives +16.2, with no interval.) AdvRMU, LAU's own method, is not run
+# here.
 #
 # ## Code behind this chapter
 #
@@ -218,5 +243,7 @@ lens
 # - `rwku_core.results.attack_records` (the run's `attacks.json`), `rwku_core.leakage.attack_evidence`
 #   (the paired bootstraps), `rwku_core.tables.quant_table`, `relearn_table`, `relearn_points`,
 #   `lens_table`, `lens_medians`.
+# - `rwku_core.paper.table("lau")` (and `paper.SOURCES`), `rwku_core.tables.lau_beside`, `lau_kept`,
+#   `rwku_core.findings.rmu_vs_npo`: the LAU numbers beside this run's.
 # - `rwku_core.findings.quantization`, `relearning`, `erased_or_suppressed`: the verdicts;
 #   `rwku_core.plots.relearn_curves`, `lens_heatmap`: the figures.

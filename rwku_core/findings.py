@@ -432,3 +432,16 @@ def erased_or_suppressed(ev, label: str) -> dict:
     else:
         word = UNTESTABLE
     return {"verdict": word, "detail": "; ".join(f"{p['name']}: {p['text']}" for p in parts), "parts": parts}
+
+
+def rmu_vs_npo(ev, rmu: str = "RMU (Full)", npo: str = "NPO (Full)") -> dict:
+    """The LAU table's claim about the two later baselines (``paper.table("lau")``: on
+    LLaMA3-8B-Instruct, RMU's forget All 24.1 against NPO's 40.3): RMU unlearns more than NPO. Its
+    statistic: NPO - RMU forget All (positive = RMU forgets more), paired. The table shows no
+    directional neighbor claim (73.8 against 75.1), so none is tested."""
+    missing = [r for r in (rmu, npo) if r not in ev.labels]
+    if missing:
+        return _result([part("RMU unlearns more than NPO: NPO - RMU forget All", None,
+                             why=f"no {' or '.join(missing)} run in this profile")])
+    return _result([part("RMU unlearns more than NPO: NPO - RMU forget All",
+                         ev.estimate(lambda t: t.loc[npo, "forget_all"] - t.loc[rmu, "forget_all"]), +1)])

@@ -1,8 +1,11 @@
-"""The paper's own numbers (Tables 1, 2, 5, 6), for side-by-side comparison in the book.
+"""The paper's own numbers (Tables 1, 2, 5, 6), and a later paper's numbers on RWKU (``lau``), for
+side-by-side comparison in the book.
 
     >>> from rwku_core.paper import table
     >>> table("table1").loc["Before", "forget_all"]
     79.6
+    >>> table("lau").loc["RMU", "forget_all"]
+    24.1
 """
 from __future__ import annotations
 
@@ -16,6 +19,20 @@ TABLES = {
     "table2": "table2_phi3_mini_4k_instruct.csv",
     "table5": "table5_dataset_statistics.csv",
     "table6": "table6_before_unlearning.csv",
+    "lau": "lau_llama3_8b_instruct.csv",
+}
+# Where each table's numbers come from (copied as published, one decimal; columns named as ours).
+SOURCES = {
+    "table1": "RWKU paper (Jin et al., NeurIPS 2024, arXiv 2406.10890), Table 1: LLaMA3-8B-Instruct, 100 targets",
+    "table2": "RWKU paper, Table 2: Phi-3-mini-4k-instruct, 100 targets",
+    "table5": "RWKU paper, Table 5: dataset statistics",
+    "table6": "RWKU paper, Table 6: forget and neighbor scores before unlearning",
+    # The LAU paper's main tables report GA, NPO, AdvGA and AdvNPO; its authors' code repository adds
+    # RMU and AdvRMU (LAU applied to RMU) on the same benchmark and model, in this table. Rows Before,
+    # NPO, RMU, AdvRMU; the Utility Set has no Gen (MMLU) column there (Rea, Tru, Fac, Flu only).
+    "lau": ("LAU (Yuan et al., 'Towards Robust Knowledge Unlearning', arXiv 2408.10682): the "
+            "Llama3-8B-Instruct table on RWKU in the README of the authors' code, "
+            "github.com/HongbangYuan/RobustUnlearning (the note introducing AdvRMU)"),
 }
 # Table 5 rows -> our statistics columns
 TABLE5_COLUMNS = {"Forget FB": "forget_fb", "Forget QA": "forget_qa", "Forget AA": "forget_aa",
@@ -26,7 +43,7 @@ TABLE5_UTILITY = {"MMLU (general)": "mmlu", "BBH (reasoning)": "bbh", "TruthfulQ
 
 
 def table(name: str) -> pd.DataFrame:
-    """A paper table indexed by its first column (method or model or dataset)."""
+    """A paper table indexed by its first column (method or model or dataset); its source: ``SOURCES``."""
     if name not in TABLES:
         raise ValueError(f"unknown paper table '{name}'; valid: {', '.join(TABLES)}")
     df = pd.read_csv(PAPER_DIR / TABLES[name])

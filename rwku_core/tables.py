@@ -169,6 +169,52 @@ def side_by_side(boots: dict, columns=SIDE_COLUMNS) -> pd.DataFrame:
     return out
 
 
+LAU_ROWS = {"Before": "Before", "NPO": "NPO (Full)", "RMU": "RMU (Full)"}   # LAU's row -> ours
+LAU_MODEL = "LLaMA3-8B-Instruct"
+
+
+def lau_beside(boot, rows: dict = LAU_ROWS, utility_items: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The LAU table (``paper.table("lau")``, the later paper's numbers on RWKU) with this run's rows
+    of the same methods under it, in LAU's columns (its Utility Set has no Gen). Returns (point
+    values, cells as text): LAU's cells as published, this run's as the main table shows them
+    (``interval_table`` of ``boot``, the main table's bootstrap: "x ±h", or the item count where
+    ``utility_items`` is too few for an interval); a method this profile does not run is a row of "-"."""
+    lau = paper.table("lau")
+    cols = list(lau.columns)
+    point = lau.rename(index=lambda r: f"{r} (LAU, {LAU_MODEL})")
+    text = point.map(lambda v: f"{v:.1f}")
+    ours = {f"{mine} (this run)": mine for mine in rows.values()}
+    here = [m for m in ours.values() if m in boot.labels]
+    mine_point, mine_text = interval_table(boot, columns=cols, utility_items=utility_items)
+    mine_point, mine_text = mine_point.loc[here], mine_text.loc[here]
+    mine_point = mine_point.reindex(list(ours.values())).set_axis(list(ours), axis=0)
+    mine_text = mine_text.reindex(list(ours.values())).set_axis(list(ours), axis=0).fillna("-")
+    return pd.concat([point, mine_point]), pd.concat([text, mine_text])
+
+
+def lau_kept(boot, rows: dict = LAU_ROWS) -> pd.DataFrame:
+    """What each method keeps of its own model's Before, LAU's (published) beside this run's (with
+    95% intervals from ``boot``): forget All and neighbor All after / Before, in %. The scales of two
+    models differ; the shares compare them."""
+    lau = paper.table("lau")
+    out = {}
+    for theirs, mine in rows.items():
+        if theirs == "Before":
+            continue
+        row = {}
+        for col, name in (("forget_all", "forget All kept"), ("neighbor_all", "neighbor All kept")):
+            row[f"{name}, LAU ({LAU_MODEL})"] = f"{100 * lau.loc[theirs, col] / lau.loc['Before', col]:.1f}%"
+            if mine in boot.labels and "Before" in boot.labels:
+                est = boot.estimate(lambda t, c=col, m=mine: 100 * t.loc[m, c] / t.loc["Before", c])
+                row[f"{name}, this run"] = f"{est.point:.1f}% [{est.lo:.1f}, {est.hi:.1f}]"
+            else:
+                row[f"{name}, this run"] = "- (not in this profile)"
+        out[f"{theirs} / {mine}"] = row
+    df = pd.DataFrame(out).T
+    df.index.name = None
+    return df
+
+
 def paper_table(name: str = "table1") -> pd.DataFrame:
     """The paper's Table 1 (LLaMA3-8B-Instruct) or 2 (Phi-3-mini), rows labelled as ``main_table``'s."""
     return paper.table(name)[SUMMARY_COLUMNS]

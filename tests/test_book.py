@@ -400,3 +400,25 @@ def test_is_it_gone_tables_are_the_stored_attack_records(smoke_book):
         at = {k: by_target([r for r in recs if r["attack_run"] == "relearn" and r["variant"] == k]) for k in (0, 1)}
         if b > at[0]:
             assert relearn[label]["k=1"].split()[0] == f"{(at[1] - at[0]) / (b - at[0]):+.2f}", label
+
+
+def test_is_it_gone_lau_table_is_the_published_one_beside_the_stored_runs(smoke_book):
+    """Chapter 10's LAU table: LAU's rows as shipped (rwku_core.paper), and this run's Before and NPO
+    (Full) rows equal to their runs' last-epoch summaries in the store (computed here from the runs,
+    not from the chapter); RMU is not in the smoke profile, so its row is "-"."""
+    from rwku_core import paper
+    plan = experiments.Plan(MODEL, "smoke", results_dir=str(smoke_book / "results"), compute=False)
+    lau = paper.table("lau")
+    cols = list(lau.columns)
+    _, tabs = _tables(_page(smoke_book, "10_is_it_gone"))
+    tab = next(t for t in tabs if any(r and r[0] == "RMU (LAU, LLaMA3-8B-Instruct)" for r in t))
+    rows = {r[0]: r[-len(cols):] for r in tab if r and len(r) > len(cols)}
+    for method in lau.index:
+        assert rows[f"{method} (LAU, LLaMA3-8B-Instruct)"] == [f"{v:.1f}" for v in lau.loc[method]], method
+    stored = {"Before (this run)": experiments.last_epoch(plan.before()),
+              "NPO (Full) (this run)": experiments.last_epoch(plan.main()[("npo", "full")])}
+    for label, summary in stored.items():
+        for col, cell in zip(cols, rows[label]):
+            assert cell.split(" ")[0] == f"{summary[col]:.1f}", (label, col, cell)
+            assert cell.endswith("(n=1)") if col in ("rea", "tru", "fac", "flu") else " ±" in cell, (label, col, cell)
+    assert set(rows["RMU (Full) (this run)"]) == {"-"}

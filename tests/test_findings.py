@@ -275,3 +275,27 @@ def test_combined_score_by_hand():
     e, loc, u = 80.0, 50.0, 100 * (0.5 + 1 + 1) / 3
     assert abs(combined_score(t, "M") - 3 / (1 / e + 1 / loc + 1 / u)) < 1e-9
     assert combined_score(t, "Dead") == 0.0                 # nothing forgotten: efficacy 0
+
+
+# ---- the LAU table (a later paper's numbers on RWKU) ----------------------------------------------
+def test_lau_table_is_the_published_one_and_supports_its_rmu_claim():
+    lau = paper.table("lau")
+    # as published (HongbangYuan/RobustUnlearning README, Llama3-8B-Instruct): a row each, by hand
+    assert lau.loc["RMU"].tolist() == [24.6, 13.9, 33.8, 24.1, 80.5, 67.1, 73.8, 336.8, 231.7, 41.2, 36.0, 54.1, 704.1]
+    assert lau.loc["NPO", "forget_all"] == 40.3 and lau.loc["Before", "neighbor_all"] == 87.6
+    assert lau.loc["AdvRMU", "mia_rm"] == 451.5 and "gen" not in lau.columns
+    assert "HongbangYuan/RobustUnlearning" in paper.SOURCES["lau"] and "2408.10682" in paper.SOURCES["lau"]
+    # calibration: the rule on the table it comes from; a table that swaps the two rows contradicts it
+    v = F.rmu_vs_npo(pub(lau), rmu="RMU", npo="NPO")
+    assert v["verdict"] == REPRODUCED and "+16.2" in v["detail"]                     # 40.3 - 24.1
+    assert F.rmu_vs_npo(pub(swap(lau, "RMU", "NPO")), rmu="RMU", npo="NPO")["verdict"] == NOT
+    assert F.rmu_vs_npo(pub(paper.table("table1")))["verdict"] == UNTESTABLE         # RWKU has no RMU row
+
+
+def test_rmu_vs_npo_on_records_both_outcomes():
+    def run(scores):      # five targets, the same per-probe scores in each
+        recs = [r for t in "ABCDE" for r in probe_records(t, ["x"] * len(scores))]
+        return [{**r, "score": scores[i % len(scores)]} for i, r in enumerate(recs)]
+    low, high = [0.1, 0.0, 0.2, 0.1], [0.9, 0.8, 1.0, 0.9]
+    assert F.rmu_vs_npo(Bootstrap({"RMU (Full)": run(low), "NPO (Full)": run(high)}, n=200))["verdict"] == REPRODUCED
+    assert F.rmu_vs_npo(Bootstrap({"RMU (Full)": run(high), "NPO (Full)": run(low)}, n=200))["verdict"] == NOT

@@ -152,3 +152,41 @@ def test_combined_table_ranks_by_the_score_and_brackets_it():
     assert t.loc["Good", "score"] == pytest.approx(2 / (1 / 75 + 1 / 100))
     assert t.loc["Good", "lo"] <= t.loc["Good", "score"] <= t.loc["Good", "hi"]
     assert t.loc["Good", "text"].startswith(f"{t.loc['Good', 'score']:.1f} [")
+
+
+def test_lau_table_beside_this_run_rows_and_kept_shares():
+    """LAU's rows are the published ones; this run's rows are the bootstrap's values with their
+    intervals; a method the run lacks is a row of "-"; the kept shares are after / Before by hand."""
+    from rwku_core import paper
+    from rwku_core.stats import Bootstrap
+    from rwku_core.tables import lau_beside, lau_kept
+
+    def run(forget, neighbor):
+        recs = [{"target": t, "set": "forget", "kind": "qa", "attack": None, "id": f"f{i}", "score": s}
+                for t in "AB" for i, s in enumerate(forget)]
+        return recs + [{"target": t, "set": "neighbor", "kind": "qa", "attack": None, "id": f"n{i}", "score": s}
+                       for t in "AB" for i, s in enumerate(neighbor)]
+    boot = Bootstrap({"Before": run([1, 1, 1, 1], [1, 1, 1, 1]), "NPO (Full)": run([0, 0, 1, 1], [1, 1, 1, 0])}, n=200)
+    point, text = lau_beside(boot)
+    lau = paper.table("lau")
+    assert list(point.columns) == list(lau.columns)
+    assert point.loc["RMU (LAU, LLaMA3-8B-Instruct)", "forget_all"] == 24.1
+    assert text.loc["AdvRMU (LAU, LLaMA3-8B-Instruct)", "neighbor_all"] == "68.3"
+    assert point.loc["NPO (Full) (this run)", "forget_all"] == pytest.approx(50.0)
+    assert text.loc["NPO (Full) (this run)", "forget_all"].startswith("50.0 ±")
+    assert text.loc["NPO (Full) (this run)", "neighbor_all"].startswith("75.0 ±")
+    assert text.loc["RMU (Full) (this run)"].eq("-").all()                       # not in this run
+    assert text.loc["Before (this run)", "rea"] == "-"                            # no utility records
+    kept = lau_kept(boot)
+    assert kept.loc["NPO / NPO (Full)", "forget All kept, LAU (LLaMA3-8B-Instruct)"] == f"{100 * 40.3 / 76.9:.1f}%"
+    assert kept.loc["NPO / NPO (Full)", "forget All kept, this run"].startswith("50.0% [")
+    assert kept.loc["NPO / NPO (Full)", "neighbor All kept, this run"].startswith("75.0% [")
+    assert kept.loc["RMU / RMU (Full)", "forget All kept, this run"] == "- (not in this profile)"
+    # with an RMU run (the default profile's main table has one), its row and shares are filled
+    boot = Bootstrap({"Before": run([1, 1, 1, 1], [1, 1, 1, 1]), "NPO (Full)": run([0, 0, 1, 1], [1, 1, 1, 0]),
+                      "RMU (Full)": run([0, 0, 0, 1], [1, 1, 0, 0])}, n=200)
+    point, text = lau_beside(boot)
+    assert point.loc["RMU (Full) (this run)", "forget_all"] == pytest.approx(25.0)
+    assert text.loc["RMU (Full) (this run)", "neighbor_all"].startswith("50.0 ±")
+    assert lau_beside(boot, utility_items=1)[1].loc["RMU (Full) (this run)", "rea"] == "-"   # no utility records
+    assert lau_kept(boot).loc["RMU / RMU (Full)", "neighbor All kept, this run"].startswith("50.0% [")
