@@ -17,5 +17,5 @@ CHAPTER_RUNS = {           # chapter -> the run lists it reads (``experiments.Pl
     "07_partial_layer": ("before", "layers"),
     "08_case_studies": ("before", "main"),
     "09_your_method": ("before", "main"),   # and its own method's runs, computed in its kernel
-    "10_is_it_gone": ("before", "attacks"),  # main runs whose units also ran the attacks (attack_runs)
+    "10_is_it_gone": ("before", "main", "attacks"),  # the attacked main runs (attack_runs); main: the LAU table
 }

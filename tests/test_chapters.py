@@ -49,3 +49,24 @@ def test_resolve_fails_on_a_name_that_does_not_exist():
     assert resolve("rwku_core.stats.Bootstrap").__name__ == "Bootstrap"
     with pytest.raises(AttributeError):
         resolve("rwku_core.stats.NoSuchFunction")
+
+
+# what in a chapter's code reads each run list (directly, or through a tables helper that reads it)
+READS = {"before": [r"plan\.before\(\)", r"tables\.main_(?:bootstrap|runs|table)\(", r"tables\.attack_evidence\("],
+         "main": [r"plan\.main\(\)", r"tables\.main_(?:bootstrap|runs|table)\("],
+         "attacks": [r"plan\.attacks\(\)", r"tables\.attack_evidence\("],
+         "contrast": [r"plan\.contrast\(\)", r"tables\.f5_evidence\("],
+         "repe": [r"plan\.repe\(\)"], "batch": [r"plan\.batch\(\)"], "layers": [r"plan\.layers\(\)"]}
+
+
+@pytest.mark.parametrize("name", book.CHAPTERS)
+def test_a_chapter_declares_every_run_list_its_code_reads(name):
+    """The compute phase computes the run lists of rwku_core.chapters.CHAPTER_RUNS before a chapter
+    runs; a list the chapter reads but does not declare would be computed inside its kernel instead
+    (chapter 10's LAU table reads the main runs: undeclared, `--chapters 10_is_it_gone` trained the
+    main table in the notebook)."""
+    from rwku_core.chapters import CHAPTER_RUNS
+    code = "\n".join(line for line in (book.NOTEBOOKS / f"{name}.py").read_text(encoding="utf-8").splitlines()
+                     if not line.lstrip().startswith("#"))
+    read = {lst for lst, patterns in READS.items() if any(re.search(p, code) for p in patterns)}
+    assert read <= set(CHAPTER_RUNS[name]), (name, sorted(read - set(CHAPTER_RUNS[name])))
