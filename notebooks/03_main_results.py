@@ -69,7 +69,7 @@ glue("main_n_targets", len(main_chosen), display=False)
 glue("main_n_probes", sum(1 for r in results.load_records(plan.before()) if r["set"] == "forget"), display=False)
 glue("main_n_boot", boot.n, display=False)
 glue("main_hparams", plan.hparams, display=False)
-glue("main_repe_alpha", hparams.inference_hp(plan.hparams, "repe")["alpha"], display=False)
+glue("main_repe_alpha", hparams.inference_hp(plan.hparams, "repe", plan.model)["alpha"], display=False)
 glue("main_utility", "all items" if limit is None else "no items (not measured)" if limit == 0 else
      f"the first {limit} item(s) of each set", display=False)
 glue("main_utility_note", "This profile measures no utility (utility_limit=0): one item per set would be a smoke "

@@ -60,7 +60,7 @@ PAPER_BATCH = {   # batch target (all targets forgotten at once); the official s
     ("rt", "full"): dict(lr=1e-7, epochs=1, batch_size=8, grad_accum=1),               # scripts/batch/run_rt_batch.sh
 }
 
-EMBEDDED = {   # SmolLM2-135M-Instruct (also used for Gemma-3-270M), 8 self-written texts per target;
+EMBEDDED = {   # SmolLM2-135M-Instruct (Gemma-3-270M: EMBEDDED_OWN first), 8 self-written texts per target;
     # chosen by benchmarks/grid_search.py on mini target 3 (Bruce Lee, 9 known forget and 9 neighbor
     # probes; Before: forget All 77.8, neighbor All 94.4). (forget All, neighbor All) at the choice:
     ("ga", "full"): dict(lr=3e-5, epochs=2),        # 16.7, 83.3; 1e-4 forgets more (5.6) but costs 22 neighbor points
@@ -86,6 +86,20 @@ EMBEDDED = {   # SmolLM2-135M-Instruct (also used for Gemma-3-270M), 8 self-writ
     ("rmu", "full"): dict(lr=3e-5, epochs=2),       # 31.9, 73.1 (balance 17.2; 1e-4 x 2: 16.8; 3e-4 damages neighbors)
     ("rmu", "lora"): dict(lr=1e-3, epochs=3),       # GA's LoRA values, not tuned
 }
+# Gemma-3-270M's own full-mode values (issue 14: no model runs on another's tuning), chosen by the same
+# grid and rule on the same tuning target 3 with the grown mini data: benchmarks/grid_search.py --model
+# gemma3-270m --modes full (benchmarks/grid_results_gemma3-270m.json). Gemma's Before there: forget All
+# 87.0, neighbor All 96.7. SmolLM2's values over-forget Gemma's neighbors: GA 3e-5 x 2 leaves neighbor
+# All at 66.7 and NPO 1e-4 x 3 at 20.0. (forget All, neighbor All) at the choice:
+EMBEDDED_OWN = {"gemma3-270m": {
+    ("ga", "full"): dict(lr=1e-5, epochs=3),        # 16.7, 90.0 (balance 63.7; 3e-5 x 2: 55.2) (bottom of grid)
+    ("npo", "full"): dict(lr=3e-5, epochs=3, beta=0.2),   # 0.0, 73.3 (balance 63.7; 3e-5 x 2: 60.9)
+    ("dpo", "full"): dict(lr=3e-5, epochs=1, beta=0.1),   # 22.2, 90.0 (balance 58.1), the same as SmolLM2's
+    ("rt", "full"): dict(lr=1e-5, epochs=3),        # 16.7, 70.0 (balance 43.7; 3e-5 collapses) (bottom of grid), as SmolLM2's
+    ("rmu", "full"): dict(lr=3e-5, epochs=1),       # 11.1, 80.0 (balance 59.3; 3e-5 x 2: 57.0; 1e-4 collapses)
+    # not yet tuned on Gemma, so SmolLM2's values above: GA* and SimNPO (full), every LoRA and layer value
+}}
+
 INFERENCE = {   # inference-time methods: RepE strength alpha (ICU has no hyper-parameter)
     # RepE's alpha is normalised (methods/repe.py): the shift at each hooked layer is alpha times that
     # layer's typical hidden norm along the unit control vector, so one alpha means the same push on
@@ -102,9 +116,10 @@ INFERENCE = {   # inference-time methods: RepE strength alpha (ICU has no hyper-
     # neighbor drop, forget drop > 0, collapsed runs excluded) picks 0.01 (balance 19.7). The same grid on
     # Gemma 3 270M, Before (87.0, 96.7): 0.002 (67.6, 83.3), 0.005 (61.1, 83.3), 0.01 (38.9, 70.0),
     # 0.015 (13.0, 50.0), 0.02 (10.2, 36.7), 0.03 (2.8, 3.3), 0.05 on collapse; the rule would pick 0.015
-    # (balance 27.4; 0.01: 21.5). One value serves both embedded models, tuned on SmolLM2 as above.
+    # (balance 27.4; 0.01: 21.5), and Gemma takes it (INFERENCE_OWN); SmolLM2 and any other model 0.01.
     "embedded": {"repe": dict(alpha=0.01)},
 }
+INFERENCE_OWN = {"gemma3-270m": {"repe": dict(alpha=0.015)}}   # the RepE grid's choice on Gemma, above
 BATCH_EPOCHS = 2          # embedded batch-target: 2 epochs (paper)
 BATCH_LR_FACTOR = 0.5     # embedded batch-target: smaller learning rates (paper: "smaller"; we halve)
 
@@ -119,18 +134,20 @@ mini data, for GA* full, RMU full and SimNPO full only: benchmarks/grid_search.p
 trained for 2-6 steps."""
 
 
-def inference_hp(recipe: str, method: str) -> dict:
-    """Hyper-parameters of an inference-time method (RepE's alpha) under ``recipe``."""
+def inference_hp(recipe: str, method: str, model: str | None = None) -> dict:
+    """Hyper-parameters of an inference-time method (RepE's alpha) under ``recipe``; under
+    ``embedded`` a model's own grid choice (INFERENCE_OWN) comes first."""
     if recipe not in INFERENCE:
         raise ValueError(f"unknown hyper-parameter recipe '{recipe}'; valid: {', '.join(INFERENCE)}")
-    return dict(INFERENCE[recipe].get(method, {}))
+    own = INFERENCE_OWN.get(model, {}) if recipe == "embedded" else {}
+    return dict(own.get(method, INFERENCE[recipe].get(method, {})))
 
 
 def lookup(recipe: str, model: str, method: str, mode: str, setting: str = "single") -> dict:
     """The TrainConfig fields for a method and mode under the recipe ``recipe`` ("embedded" or
-    "paper") and the target setting ``setting`` ("single" or "batch"). ``model`` is not used: the
-    official scripts hold one recipe (LLaMA3-8B), and the embedded values serve both embedded
-    models. A method registered from a
+    "paper") and the target setting ``setting`` ("single" or "batch"). Under ``paper`` ``model`` is
+    not used: the official scripts hold one recipe (LLaMA3-8B). Under ``embedded`` a model's own tuned
+    values (EMBEDDED_OWN) come first, then the SmolLM2-tuned EMBEDDED ones. A method registered from a
     notebook (``rwku_core.methods.register``) takes its own ``HPARAMS`` on the recipe's common values
     (no batch-target adjustment)."""
     if recipe not in ("embedded", "paper"):
@@ -143,7 +160,7 @@ def lookup(recipe: str, model: str, method: str, mode: str, setting: str = "sing
         if values is None:
             raise ValueError(f"method '{method}' has no hyper-parameters for mode '{mode}' (its hparams: {', '.join(own)})")
         return {**(EMBEDDED_COMMON if recipe == "embedded" else PAPER_COMMON), **values, "mode": mode}
-    table = EMBEDDED if recipe == "embedded" else PAPER
+    table = {**EMBEDDED, **EMBEDDED_OWN.get(model, {})} if recipe == "embedded" else PAPER
     key = (method, kind if (method, kind) in table else "full")
     if key not in table:
         valid = sorted({m for m, _ in table})

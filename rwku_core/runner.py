@@ -202,7 +202,7 @@ def run_unlearn(model: str, data, targets, method: str, mode: str = "full", out=
     config = unlearn_config(model, data, [t.name for t in chosen], method, mode if not inference_time else "none",
                             setting, train_cfg, eval_cfg, hparams, fingerprint(chosen), device, dtype)
     if inference_time:
-        method_hp = {**hpmod.inference_hp(hparams, method), **(method_hp or {})}
+        method_hp = {**hpmod.inference_hp(hparams, method, model), **(method_hp or {})}
     if method_hp:
         config["method_hp"] = method_hp
     if utility_every_epoch:

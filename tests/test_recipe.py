@@ -1,6 +1,8 @@
 """The training recipe: hyper-parameters against the official scripts, and where each method's
 training corpus comes from (released files or the model's own texts)."""
+import json
 from dataclasses import asdict, fields
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +13,8 @@ from rwku_core.methods import get_method
 from rwku_core.methods.common import chat_example, lm_example
 from rwku_core.models import LoadedModel, cache_dir
 from rwku_core.train import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
 
@@ -72,6 +76,27 @@ def test_embedded_values_are_unchanged():
     for method, kind in hparams.EMBEDDED:
         mode = "layers:0-3" if kind == "layers" else kind
         assert set(hparams.lookup("embedded", "smollm2-135m-instruct", method, mode)) <= TRAIN_FIELDS
+
+
+def test_gemma_takes_its_own_grid_choices_then_smollm2s():
+    """Gemma-3-270M's full-mode values are the choices recorded by its own grid (read here from the
+    grid's JSON, not from hparams); every (method, mode) its grid did not cover keeps SmolLM2's."""
+    grid = json.loads((ROOT / "benchmarks" / "grid_results_gemma3-270m.json").read_text())
+    assert grid["model"] == "gemma3-270m" and grid["targets"] == ["3"]
+    for key, cell in grid["grid"].items():
+        method, mode = key.split("/")
+        hp = hparams.lookup("embedded", "gemma3-270m", method, mode)
+        assert (hp["lr"], hp["epochs"]) == (cell["chosen"]["lr"], cell["chosen"]["epochs"]), key
+    # SmolLM2's values differ where Gemma's grid chose otherwise (GA 3e-5 x 2 against 1e-5 x 3) ...
+    assert hparams.lookup("embedded", "smollm2-135m-instruct", "ga", "full")["lr"] == 3e-5
+    assert hparams.lookup("embedded", "gemma3-270m", "ga", "full")["lr"] == 1e-5
+    # ... batch targets derive from the model's own single-target value (2 epochs, half the rate) ...
+    assert hparams.lookup("embedded", "gemma3-270m", "npo", "full", "batch")["lr"] == pytest.approx(1.5e-5)
+    # ... and what Gemma's grid did not tune is SmolLM2's
+    for method, mode in [("ga_star", "full"), ("simnpo", "full"), ("ga", "lora"), ("npo", "layers:0-3")]:
+        assert hparams.lookup("embedded", "gemma3-270m", method, mode) == hparams.lookup("embedded", "smollm2-135m-instruct", method, mode)
+    # a model with no tuned values of its own (an unknown one) takes SmolLM2's
+    assert hparams.lookup("embedded", "other", "ga", "full") == hparams.lookup("embedded", "smollm2-135m-instruct", "ga", "full")
 
 
 # ---- which released corpora a model wrote ----------------------------------------------------

@@ -1,5 +1,8 @@
 """Book helpers on hand-made tables: best/second marks with the paper's directions, layer windows,
 and finding verdicts computed from numbers whose answer is known."""
+import json
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -72,6 +75,12 @@ def test_repe_strength_follows_the_hyper_parameter_setting(tmp_path):
     from rwku_core import hparams
     from rwku_core.runner import run_unlearn
     assert hparams.inference_hp("embedded", "repe") == {"alpha": 0.01}
+    # each embedded model takes its own RepE grid's choice (grid_results.json, "repe"); paper ignores the model
+    repe_grid = json.loads((Path(__file__).resolve().parents[1] / "benchmarks" / "grid_results.json").read_text())["repe"]
+    for model in ("smollm2-135m-instruct", "gemma3-270m"):
+        assert hparams.inference_hp("embedded", "repe", model) == {"alpha": repe_grid[model]["chosen"]["alpha"]}, model
+    assert hparams.inference_hp("embedded", "repe", "gemma3-270m") == {"alpha": 0.015}
+    assert hparams.inference_hp("paper", "repe", "gemma3-270m") == {"alpha": 0.01}
     assert hparams.inference_hp("paper", "repe") == {"alpha": 0.01}
     assert hparams.inference_hp("embedded", "icu") == {}
     with pytest.raises(ValueError, match="valid: paper, embedded"):
