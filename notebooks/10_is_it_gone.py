@@ -210,7 +210,8 @@ lens
 # rows of the same methods (the main table's runs, with their 95% intervals; "-" for a method this
 # profile does not run, and for the utility sets when they are not measured). Scales differ between
 # an 8B model on 100 targets and this run, so the second table compares what each method keeps of
-# its own model's Before.
+# its own model's Before (after / Before, in %): "LAU" is LAU's LLaMA3-8B-Instruct, "this run" the
+# same method's Full row above, with its 95% interval.
 
 # %% tags=["hide-input", "remove-output"]
 from rwku_core import paper as _paper

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from .data import REPO_ROOT
 from .models import DEFAULT_MODEL
 from .profiles import PROFILES, get_profile, parse_setting
 from .results import safe_name
+from .tables import DOWNLOADS_FOLDER
 
 # Known third-party noise, silenced where it starts. The kernel is local and short-lived: ipykernel's
 # warning that its loopback TCP channel is not encrypted says nothing about this build, and tqdm's
@@ -125,6 +127,12 @@ def execute_chapter(name: str, params: dict, root: Path = REPO_ROOT, force: bool
     _retitle(nb, params.get("model"), params["profile"])
     title = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("# ")), 0)
     nb.cells.insert(title + 1, nbformat.v4.new_markdown_cell(run_yourself(name, params)))
+    # every table the chapter shows gets CSV and LaTeX files beside the page, and links under it
+    nb.cells.insert(title + 2, nbformat.v4.new_code_cell(
+        "from rwku_core.tables import offer_downloads as _offer_downloads\n"
+        f"_offer_downloads({os.path.relpath(folder, root)!r}, {name!r})", metadata={"tags": ["remove-cell"]}))
+    for stale in (folder / DOWNLOADS_FOLDER).glob(f"{name}-table*"):     # a table the chapter no longer shows
+        stale.unlink()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["rwku"] = {"stamp": stamp, "parameters": params}
     with tempfile.TemporaryDirectory() as tmp:

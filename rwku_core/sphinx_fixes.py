@@ -1,4 +1,5 @@
-"""A Sphinx extension for the book build (listed in _config.yml): drop repeated inline scripts.
+"""A Sphinx extension for the book build (listed in _config.yml): drop repeated inline scripts, and
+put every table's CSV and LaTeX files beside its page (``copy_table_downloads``).
 
 On notebook pages Jupyter Book v1 emits sphinx-thebe's inline configuration script twice (once per
 extension that registers it for pages with code cells), and its ``const THEBE_JS_URL`` then raises
@@ -9,6 +10,7 @@ inline ``<script>`` tags in its ``<head>``; nothing else changes.
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 INLINE_SCRIPT = re.compile(r"[ \t]*<script>[^<]*</script>\n")
@@ -32,11 +34,28 @@ def dedupe_head_scripts(html: str) -> str:
 def _after_build(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
+    copy_table_downloads(Path(app.srcdir), Path(app.outdir))
     for page in Path(app.outdir).rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         fixed = dedupe_head_scripts(text)
         if fixed != text:
             page.write_text(fixed, encoding="utf-8")
+
+
+def copy_table_downloads(srcdir: Path, outdir: Path) -> int:
+    """Copy the tables' CSV and LaTeX files (``<page folder>/tables/``, written by
+    ``rwku_core.tables.offer_downloads`` while a chapter runs) to the same place beside the HTML pages,
+    where the links under each table point. Returns how many files were copied."""
+    from .tables import DOWNLOADS_FOLDER
+    n = 0
+    for path in sorted((Path(srcdir) / "book").glob(f"*/{DOWNLOADS_FOLDER}/*")):
+        if path.suffix not in (".csv", ".tex"):
+            continue
+        dest = Path(outdir) / path.relative_to(srcdir)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)
+        n += 1
+    return n
 
 
 def setup(app):

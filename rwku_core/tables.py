@@ -6,6 +6,8 @@ the paper (best bold, second underlined; Before is not ranked).
 """
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from . import paper
@@ -195,22 +197,26 @@ def lau_beside(boot, rows: dict = LAU_ROWS, utility_items: int | None = None) ->
 def lau_kept(boot, rows: dict = LAU_ROWS) -> pd.DataFrame:
     """What each method keeps of its own model's Before, LAU's (published) beside this run's (with
     95% intervals from ``boot``): forget All and neighbor All after / Before, in %. The scales of two
-    models differ; the shares compare them."""
+    models differ; the shares compare them. Rows: LAU's method names (ours is its ``rows`` value);
+    columns grouped as the paper's tables, short enough to fit the page: ("Forget All kept", "LAU"),
+    ("Forget All kept", "this run"), then the same for "Neighbor All kept". LAU's model:
+    ``LAU_MODEL``."""
     lau = paper.table("lau")
     out = {}
     for theirs, mine in rows.items():
         if theirs == "Before":
             continue
         row = {}
-        for col, name in (("forget_all", "forget All kept"), ("neighbor_all", "neighbor All kept")):
-            row[f"{name}, LAU ({LAU_MODEL})"] = f"{100 * lau.loc[theirs, col] / lau.loc['Before', col]:.1f}%"
+        for col, name in (("forget_all", "Forget All kept"), ("neighbor_all", "Neighbor All kept")):
+            row[(name, "LAU")] = f"{100 * lau.loc[theirs, col] / lau.loc['Before', col]:.1f}%"
             if mine in boot.labels and "Before" in boot.labels:
                 est = boot.estimate(lambda t, c=col, m=mine: 100 * t.loc[m, c] / t.loc["Before", c])
-                row[f"{name}, this run"] = f"{est.point:.1f}% [{est.lo:.1f}, {est.hi:.1f}]"
+                row[(name, "this run")] = f"{est.point:.1f}% [{est.lo:.1f}, {est.hi:.1f}]"
             else:
-                row[f"{name}, this run"] = "- (not in this profile)"
-        out[f"{theirs} / {mine}"] = row
+                row[(name, "this run")] = "- (not run)"
+        out[theirs] = row
     df = pd.DataFrame(out).T
+    df.columns = pd.MultiIndex.from_tuples(df.columns)
     df.index.name = None
     return df
 
@@ -427,3 +433,94 @@ def lens_table(ev) -> pd.DataFrame:
     out = pd.DataFrame(rows).T
     out.index.name = "method"
     return out
+
+
+# ---- every table a chapter shows, downloadable --------------------------------------------------
+_TAG = re.compile(r"<[^>]+>")
+_PM = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)%?\s*±\s*(\d+(?:\.\d+)?)\s*$")
+_BRACKET = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)%?\s*\[\s*([-+]?\d+(?:\.\d+)?)\s*,\s*([-+]?\d+(?:\.\d+)?)\s*\]\s*$")
+
+
+def _column_name(c) -> str:
+    parts = c if isinstance(c, tuple) else (c,)
+    return " ".join(str(p) for p in parts if str(p) != "")
+
+
+def shown_frame(obj) -> pd.DataFrame:
+    """The cells a displayed table shows (a DataFrame, or a Styler's data), as text without markup,
+    with flat column names ("Forget Set FB" for a grouped header)."""
+    df = obj.data if hasattr(obj, "data") and isinstance(getattr(obj, "data"), pd.DataFrame) else obj
+    out = df.copy()
+    out.columns = [_column_name(c) for c in out.columns]
+    out.index = [_TAG.sub("", _column_name(i)) for i in out.index]
+    out.index.name = _column_name(df.index.name) if df.index.name is not None else None
+    return out.apply(lambda col: col.map(lambda v: _TAG.sub("", v).strip() if isinstance(v, str) else v))
+
+
+def machine_readable(shown: pd.DataFrame) -> pd.DataFrame:
+    """``shown`` with each column whose cells are all "v ±h" split into ``col`` and ``col_pm``, and
+    each whose cells are all "v [lo, hi]" into ``col``, ``col_lo``, ``col_hi`` (numbers as shown;
+    "-" cells left empty); other columns as they are."""
+    out = {}
+    for c in shown.columns:
+        cells = shown[c]
+        text = [v for v in cells if isinstance(v, str) and v not in ("-", "")]
+        for pattern, suffixes in ((_PM, ("", "_pm")), (_BRACKET, ("", "_lo", "_hi"))):
+            if text and all(pattern.match(v) for v in text) and all(isinstance(v, str) or v is None or v != v for v in cells):
+                groups = [pattern.match(v).groups() if isinstance(v, str) and pattern.match(v) else (None,) * len(suffixes)
+                          for v in cells]
+                for k, suffix in enumerate(suffixes):
+                    out[f"{c}{suffix}"] = [None if g[k] is None else float(g[k]) for g in groups]
+                break
+        else:
+            out[c] = list(cells)
+    return pd.DataFrame(out, index=shown.index)
+
+
+def write_table_files(obj, stem) -> list:
+    """Write a displayed table as ``<stem>.csv`` (``machine_readable``) and ``<stem>.tex`` (the cells
+    as shown, a LaTeX tabular); each file whole or not at all. Returns the two paths."""
+    from pathlib import Path
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    shown = shown_frame(obj)
+    latex = shown.astype(object).where(shown.notna(), "-").map(str).to_latex(escape=True).replace("±", r"$\pm$")
+    out = []
+    for path, body in ((stem.with_name(stem.name + ".csv"), machine_readable(shown).to_csv()),
+                       (stem.with_name(stem.name + ".tex"), latex)):
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(body, encoding="utf-8")
+        tmp.replace(path)
+        out.append(path)
+    return out
+
+
+DOWNLOADS_FOLDER = "tables"     # beside each page; the Sphinx extension copies it into the HTML (sphinx_fixes)
+
+
+def offer_downloads(page_folder, chapter: str) -> None:
+    """From now on in this kernel, every DataFrame or Styler a cell displays is also written as CSV
+    and LaTeX (``<page_folder>/tables/<chapter>-table<N>``, N in display order) and shown with a
+    line of links to both; text cells are shown whole (pandas cuts them at 50 characters by default).
+    The book driver runs this first in every chapter (rwku_core/book.py)."""
+    import itertools
+    from pathlib import Path
+
+    from IPython import get_ipython
+    from pandas.io.formats.style import Styler
+    shell = get_ipython()
+    if shell is None:
+        return
+    counter = itertools.count(1)
+
+    def html(obj) -> str:
+        name = f"{chapter}-table{next(counter)}"
+        write_table_files(obj, Path(page_folder) / DOWNLOADS_FOLDER / name)
+        with pd.option_context("display.max_colwidth", None):   # whole cells: a query is read, not cut at 50 characters
+            body = obj._repr_html_()
+        href = f"{DOWNLOADS_FOLDER}/{name}"
+        return (f'{body}\n<p class="rwku-downloads">Download this table: <a href="{href}.csv" download>CSV</a>'
+                f' · <a href="{href}.tex" download>LaTeX</a></p>')
+    formatter = shell.display_formatter.formatters["text/html"]
+    formatter.for_type(pd.DataFrame, html)
+    formatter.for_type(Styler, html)

@@ -2,6 +2,7 @@
 tables are compared cell by cell with numbers computed independently (rwku_core's own counts, the
 runs in the results store)."""
 import json
+import re
 
 import nbformat
 import pytest
@@ -110,6 +111,53 @@ def test_main_table_downloads_are_the_stored_runs(smoke_book):
             assert csv.loc[label, f"{col}_pm"] == pytest.approx(half.loc[label, col], abs=1e-3), (label, col)
     tex = (page.parent / links["tex"].group(1)).read_text(encoding="utf-8")
     assert tex.count("\\\\") == len(expected) + 1 and "Forget Set All" in tex     # header + one row per run
+
+
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+
+
+def _numbers_match(shown: str, stored: str) -> bool:
+    """The numbers of a row as the page shows them equal the row's numbers in its CSV, each to the
+    precision the page shows."""
+    a, b = _NUMBER.findall(shown), _NUMBER.findall(stored)
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        digits = len(x.partition(".")[2])
+        if abs(float(x) - float(y)) > 0.5 * 10 ** -digits + 1e-9:
+            return False
+    return True
+
+
+def test_every_table_of_the_book_downloads_as_csv_and_latex_holding_its_cells(smoke_book):
+    """Every table on every page (chapters and the side-by-side page) has a CSV and a LaTeX link under
+    it, before the next table; both files are in the built site, and each CSV row holds the numbers
+    of the page's row (intervals as value and half-width or bounds)."""
+    import pandas as pd
+    html_root = smoke_book / "_build" / "html" / "book"
+    pages = [_page(smoke_book, name) for name in book.CHAPTERS] + [html_root / "compare" / "side_by_side.html"]
+    n_tables = 0
+    for page in pages:
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        tabs = soup.find_all("table")
+        for k, tab in enumerate(tabs):
+            links = tab.find_next("p", class_="rwku-downloads")
+            where = (page.name, k)
+            assert links is not None, where
+            following = tabs[k + 1] if k + 1 < len(tabs) else None
+            assert following is None or (links.sourceline, links.sourcepos) < (following.sourceline, following.sourcepos), where
+            hrefs = {a.get_text(): a["href"] for a in links.find_all("a")}
+            assert set(hrefs) == {"CSV", "LaTeX"} and all(a.has_attr("download") for a in links.find_all("a")), where
+            assert (page.parent / hrefs["LaTeX"]).read_text(encoding="utf-8").lstrip().startswith("\\begin{tabular}"), where
+            csv = pd.read_csv(page.parent / hrefs["CSV"], index_col=0, keep_default_na=False)
+            body = [tr for tr in (tab.find("tbody") or tab).find_all("tr") if tr.find("td")]
+            assert len(body) == len(csv), where
+            for tr, (label, row) in zip(body, csv.iterrows()):
+                shown = " ".join(c.get_text(" ", strip=True) for c in tr.find_all(["th", "td"]))
+                stored = " ".join([str(label)] + [str(v) for v in row.tolist()])
+                assert _numbers_match(shown, stored), (where, shown, stored)
+            n_tables += 1
+    assert n_tables >= 25
 
 
 def test_f5_table_is_the_stored_runs_of_both_models(smoke_book):

@@ -187,10 +187,10 @@ def test_lau_table_beside_this_run_rows_and_kept_shares():
     assert text.loc["RMU (Full) (this run)"].eq("-").all()                       # not in this run
     assert text.loc["Before (this run)", "rea"] == "-"                            # no utility records
     kept = lau_kept(boot)
-    assert kept.loc["NPO / NPO (Full)", "forget All kept, LAU (LLaMA3-8B-Instruct)"] == f"{100 * 40.3 / 76.9:.1f}%"
-    assert kept.loc["NPO / NPO (Full)", "forget All kept, this run"].startswith("50.0% [")
-    assert kept.loc["NPO / NPO (Full)", "neighbor All kept, this run"].startswith("75.0% [")
-    assert kept.loc["RMU / RMU (Full)", "forget All kept, this run"] == "- (not in this profile)"
+    assert kept.loc["NPO", ("Forget All kept", "LAU")] == f"{100 * 40.3 / 76.9:.1f}%"
+    assert kept.loc["NPO", ("Forget All kept", "this run")].startswith("50.0% [")
+    assert kept.loc["NPO", ("Neighbor All kept", "this run")].startswith("75.0% [")
+    assert kept.loc["RMU", ("Forget All kept", "this run")] == "- (not run)"
     # with an RMU run (the default profile's main table has one), its row and shares are filled
     boot = Bootstrap({"Before": run([1, 1, 1, 1], [1, 1, 1, 1]), "NPO (Full)": run([0, 0, 1, 1], [1, 1, 1, 0]),
                       "RMU (Full)": run([0, 0, 0, 1], [1, 1, 0, 0])}, n=200)
@@ -198,4 +198,30 @@ def test_lau_table_beside_this_run_rows_and_kept_shares():
     assert point.loc["RMU (Full) (this run)", "forget_all"] == pytest.approx(25.0)
     assert text.loc["RMU (Full) (this run)", "neighbor_all"].startswith("50.0 ±")
     assert lau_beside(boot, utility_items=1)[1].loc["RMU (Full) (this run)", "rea"] == "-"   # no utility records
-    assert lau_kept(boot).loc["RMU / RMU (Full)", "neighbor All kept, this run"].startswith("50.0% [")
+    assert lau_kept(boot).loc["RMU", ("Neighbor All kept", "this run")].startswith("50.0% [")
+
+
+def test_downloads_split_intervals_into_numbers_and_keep_text(tmp_path):
+    """A displayed table becomes a CSV a spreadsheet reads (value and half-width or bounds as numbers,
+    markup and grouped headers gone) and a LaTeX tabular of the cells as shown."""
+    from rwku_core.tables import machine_readable, shown_frame, styled, write_table_files
+    point = pd.DataFrame({"forget_all": [70.0, 20.5], "gen": [40.0, float("nan")]}, index=["Before", "GA (Full)"])
+    text = pd.DataFrame({"forget_all": ["70.0 ±9.1", "20.5 ±4.0"], "gen": ["40.0 (n=1)", "-"]}, index=point.index)
+    shown = shown_frame(styled(point, text=text))
+    assert list(shown.columns) == ["Forget Set All", "Utility Set Gen"]       # grouped headers, flattened
+    assert shown.loc["GA (Full)", "Forget Set All"] == "20.5 ±4.0"            # the small-font span is gone
+    csv = machine_readable(shown)
+    assert list(csv.columns) == ["Forget Set All", "Forget Set All_pm", "Utility Set Gen"]
+    assert csv.loc["GA (Full)", "Forget Set All"] == 20.5 and csv.loc["GA (Full)", "Forget Set All_pm"] == 4.0
+    assert csv.loc["Before", "Utility Set Gen"] == "40.0 (n=1)"               # not an interval: kept as text
+    kept = machine_readable(pd.DataFrame({"share": ["50.0% [41.1, 79.2]", "- (not run)", "31.3%"]}))
+    assert list(kept.columns) == ["share"]                                    # mixed cells: text as shown
+    brackets = machine_readable(pd.DataFrame({"d": ["-26.4 [-43.6, -7.7]", "-"]}))
+    assert brackets["d_lo"].tolist()[0] == -43.6 and brackets["d_hi"].tolist()[0] == -7.7
+    assert brackets["d"].isna().tolist() == [False, True]
+    csv_path, tex_path = write_table_files(styled(point, text=text), tmp_path / "t" / "03-table1")
+    back = pd.read_csv(csv_path, index_col=0)
+    assert back.loc["Before", "Forget Set All_pm"] == 9.1
+    tex = tex_path.read_text()
+    assert r"70.0 $\pm$9.1" in tex and "GA (Full)" in tex and r"\begin{tabular}" in tex
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["03-table1.csv", "03-table1.tex"]   # no .tmp left
