@@ -87,14 +87,16 @@ def export(point: pd.DataFrame, half: pd.DataFrame, stem) -> list:
                    for v, h in zip(point[c], half[c] if c in half else [float("nan")] * len(point))]
     text.columns = [" ".join(HEADER[c]) if c in HEADER else c for c in text.columns]
     text.index.name = None
-    out = []
-    for path, body in ((stem.with_suffix(".csv"), csv.round(3).to_csv()),
-                       (stem.with_suffix(".tex"), text.to_latex(escape=False))):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(body, encoding="utf-8")
-        tmp.replace(path)
-        out.append(path)
-    return out
+    return [_write_whole(stem.with_suffix(".csv"), csv.round(3).to_csv()),
+            _write_whole(stem.with_suffix(".tex"), text.to_latex(escape=False))]
+
+
+def _write_whole(path, body: str):
+    """Write ``body`` to ``path`` through a temporary file, so the file is whole or absent."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(body, encoding="utf-8")
+    tmp.replace(path)
+    return path
 
 
 # F5 compares two models; which one is the stronger instruction follower is known, never guessed
@@ -485,14 +487,8 @@ def write_table_files(obj, stem) -> list:
     stem.parent.mkdir(parents=True, exist_ok=True)
     shown = shown_frame(obj)
     latex = shown.astype(object).where(shown.notna(), "-").map(str).to_latex(escape=True).replace("±", r"$\pm$")
-    out = []
-    for path, body in ((stem.with_name(stem.name + ".csv"), machine_readable(shown).to_csv()),
-                       (stem.with_name(stem.name + ".tex"), latex)):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(body, encoding="utf-8")
-        tmp.replace(path)
-        out.append(path)
-    return out
+    return [_write_whole(stem.with_name(stem.name + ".csv"), machine_readable(shown).to_csv()),
+            _write_whole(stem.with_name(stem.name + ".tex"), latex)]
 
 
 DOWNLOADS_FOLDER = "tables"     # beside each page; the Sphinx extension copies it into the HTML (sphinx_fixes)
