@@ -88,14 +88,15 @@ EMBEDDED = {   # SmolLM2-135M-Instruct (Gemma-3-270M: EMBEDDED_OWN first), 8 sel
 }
 # Gemma-3-270M's own full-mode values (issue 14: no model runs on another's tuning), chosen by the same
 # grid and rule on the same tuning target 3 with the grown mini data: benchmarks/grid_search.py --model
-# gemma3-270m --modes full (benchmarks/grid_results_gemma3-270m.json). Gemma's Before there: forget All
+# gemma3-270m --modes full (benchmarks/grid_results_gemma3-270m.json; rates 1e-5 .. 3e-4, and 3e-6 for GA
+# and RT, whose choices sat at the grid's lower edge until then). Gemma's Before there: forget All
 # 87.0, neighbor All 96.7. SmolLM2's values over-forget Gemma's neighbors: GA 3e-5 x 2 leaves neighbor
 # All at 66.7 and NPO 1e-4 x 3 at 20.0. (forget All, neighbor All) at the choice:
 EMBEDDED_OWN = {"gemma3-270m": {
-    ("ga", "full"): dict(lr=1e-5, epochs=3),        # 16.7, 90.0 (balance 63.7; 3e-5 x 2: 55.2) (bottom of grid)
+    ("ga", "full"): dict(lr=1e-5, epochs=3),        # 16.7, 90.0 (balance 63.7; 3e-5 x 2: 55.2; 3e-6 x 3: 35.2)
     ("npo", "full"): dict(lr=3e-5, epochs=3, beta=0.2),   # 0.0, 73.3 (balance 63.7; 3e-5 x 2: 60.9)
     ("dpo", "full"): dict(lr=3e-5, epochs=1, beta=0.1),   # 22.2, 90.0 (balance 58.1), the same as SmolLM2's
-    ("rt", "full"): dict(lr=1e-5, epochs=3),        # 16.7, 70.0 (balance 43.7; 3e-5 collapses) (bottom of grid), as SmolLM2's
+    ("rt", "full"): dict(lr=1e-5, epochs=3),        # 16.7, 70.0 (balance 43.7; 3e-5 collapses; 3e-6 x 3: -4.3), as SmolLM2's
     ("rmu", "full"): dict(lr=3e-5, epochs=1),       # 11.1, 80.0 (balance 59.3; 3e-5 x 2: 57.0; 1e-4 collapses)
     # not yet tuned on Gemma, so SmolLM2's values above: GA* and SimNPO (full), every LoRA and layer value
 }}
