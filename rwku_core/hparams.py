@@ -88,8 +88,8 @@ EMBEDDED = {   # SmolLM2-135M-Instruct (Gemma-3-270M: EMBEDDED_OWN first), 8 sel
 }
 # Gemma-3-270M's own full-mode values (issue 14: no model runs on another's tuning), chosen by the same
 # grid and rule on the same tuning target 3 with the grown mini data: benchmarks/grid_search.py --model
-# gemma3-270m --modes full (benchmarks/grid_results_gemma3-270m.json; rates 1e-5 .. 3e-4, and 3e-6 for GA
-# and RT, whose choices sat at the grid's lower edge until then). Gemma's Before there: forget All
+# gemma3-270m --modes full (benchmarks/grid_results_gemma3-270m.json; rates 1e-5 .. 3e-4, and 3e-6 for GA,
+# RT, GA* and SimNPO, whose choices sat at the grid's lower edge without it). Gemma's Before there: forget All
 # 87.0, neighbor All 96.7. SmolLM2's values over-forget Gemma's neighbors: GA 3e-5 x 2 leaves neighbor
 # All at 66.7 and NPO 1e-4 x 3 at 20.0. (forget All, neighbor All) at the choice:
 EMBEDDED_OWN = {"gemma3-270m": {
@@ -98,7 +98,10 @@ EMBEDDED_OWN = {"gemma3-270m": {
     ("dpo", "full"): dict(lr=3e-5, epochs=1, beta=0.1),   # 22.2, 90.0 (balance 58.1), the same as SmolLM2's
     ("rt", "full"): dict(lr=1e-5, epochs=3),        # 16.7, 70.0 (balance 43.7; 3e-5 collapses; 3e-6 x 3: -4.3), as SmolLM2's
     ("rmu", "full"): dict(lr=3e-5, epochs=1),       # 11.1, 80.0 (balance 59.3; 3e-5 x 2: 57.0; 1e-4 collapses)
-    # not yet tuned on Gemma, so SmolLM2's values above: GA* and SimNPO (full), every LoRA and layer value
+    # 5 December 2026, rates 3e-6 .. 3e-4 (SmolLM2's 3e-4 x 1 collapses Gemma on the tuning target):
+    ("ga_star", "full"): dict(lr=1e-5, epochs=2),   # 25.0, 66.7 (balance 32.0; 3e-6 x 4: 27.6; 3e-5 x 2: 19.3)
+    ("simnpo", "full"): dict(lr=1e-5, epochs=2),    # 15.7, 90.0 (balance 64.6; 3e-5 x 2: 54.3; 3e-6 x 2: 35.2)
+    # not yet tuned on Gemma, so SmolLM2's values above: every LoRA and layer value
 }}
 
 INFERENCE = {   # inference-time methods: RepE strength alpha (ICU has no hyper-parameter)

@@ -93,7 +93,7 @@ def test_gemma_takes_its_own_grid_choices_then_smollm2s():
     # ... batch targets derive from the model's own single-target value (2 epochs, half the rate) ...
     assert hparams.lookup("embedded", "gemma3-270m", "npo", "full", "batch")["lr"] == pytest.approx(1.5e-5)
     # ... and what Gemma's grid did not tune is SmolLM2's
-    for method, mode in [("ga_star", "full"), ("simnpo", "full"), ("ga", "lora"), ("npo", "layers:0-3")]:
+    for method, mode in [("ga", "lora"), ("simnpo", "lora"), ("npo", "layers:0-3"), ("rt", "layers:0-3")]:
         assert hparams.lookup("embedded", "gemma3-270m", method, mode) == hparams.lookup("embedded", "smollm2-135m-instruct", method, mode)
     # a model with no tuned values of its own (an unknown one) takes SmolLM2's
     assert hparams.lookup("embedded", "other", "ga", "full") == hparams.lookup("embedded", "smollm2-135m-instruct", "ga", "full")
