@@ -106,7 +106,8 @@ for name, v in verdicts.items():
 tables.styled(df, text=shown)
 
 # %% [markdown]
-# Download this table: {download}`CSV <main_results.csv>` (each value with its `_pm` half-width) ·
+# The same table at full precision (three decimals, straight from the bootstrap rather than the one
+# decimal shown): {download}`CSV <main_results.csv>` (each value with its `_pm` half-width) ·
 # {download}`LaTeX <main_results.tex>`.
 #
 # **One number per method** (beyond the paper): the harmonic mean of efficacy (100 - forget All),

@@ -7,6 +7,7 @@ the paper (best bold, second underlined; Before is not ranked).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 
@@ -72,7 +73,6 @@ def export(point: pd.DataFrame, half: pd.DataFrame, stem) -> list:
     """Write a table as ``<stem>.csv`` (each column's value and its ``±`` half-width, ``<col>_pm``)
     and ``<stem>.tex`` (a LaTeX tabular, "x $\\pm$ h", the paper's column names); returns the paths.
     Each file is written whole or not at all."""
-    from pathlib import Path
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     columns = {}
@@ -451,7 +451,7 @@ def _column_name(c) -> str:
 def shown_frame(obj) -> pd.DataFrame:
     """The cells a displayed table shows (a DataFrame, or a Styler's data), as text without markup,
     with flat column names ("Forget Set FB" for a grouped header)."""
-    df = obj.data if hasattr(obj, "data") and isinstance(getattr(obj, "data"), pd.DataFrame) else obj
+    df = obj if isinstance(obj, pd.DataFrame) else obj.data
     out = df.copy()
     out.columns = [_column_name(c) for c in out.columns]
     out.index = [_TAG.sub("", _column_name(i)) for i in out.index]
@@ -482,7 +482,6 @@ def machine_readable(shown: pd.DataFrame) -> pd.DataFrame:
 def write_table_files(obj, stem) -> list:
     """Write a displayed table as ``<stem>.csv`` (``machine_readable``) and ``<stem>.tex`` (the cells
     as shown, a LaTeX tabular); each file whole or not at all. Returns the two paths."""
-    from pathlib import Path
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     shown = shown_frame(obj)
@@ -500,7 +499,6 @@ def offer_downloads(page_folder, chapter: str) -> None:
     line of links to both; text cells are shown whole (pandas cuts them at 50 characters by default).
     The book driver runs this first in every chapter (rwku_core/book.py)."""
     import itertools
-    from pathlib import Path
 
     from IPython import get_ipython
     from pandas.io.formats.style import Styler
